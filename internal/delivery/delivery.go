@@ -1,0 +1,150 @@
+// Package delivery holds the types shared by everything that moves a rendered
+// message to chat: where it goes (Destination), what is stored (Message), and
+// how a sender reports the outcome of one upstream request (Receipt, Error).
+// Senders, the outbox and the dispatcher all speak these types and do not
+// know each other.
+package delivery
+
+import (
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf16"
+)
+
+// Sender kinds: the upstream protocol a configured sender speaks.
+const (
+	KindChatwork      = "chatwork"
+	KindChatMessenger = "chatmessenger"
+	KindConsole       = "console"
+)
+
+// PanelMessenger is the Chat&Messenger panel that means "direct message to
+// the users".
+const PanelMessenger = "messenger"
+
+// Destination says where a message goes. Messages with the same Lane are
+// delivered in order, one post at a time.
+type Destination struct {
+	// Sender is the name of a configured sender ("chatwork", "chatmessenger",
+	// "console", or a name from the routes file).
+	Sender string `json:"sender"`
+	// Room is the Chatwork room id.
+	Room string `json:"room,omitempty"`
+	// Panel is the Chat&Messenger panel: "messenger" for a direct message to
+	// Users, otherwise a room name where Users are mentioned.
+	Panel string `json:"panel,omitempty"`
+	// Users are Chat&Messenger e-mail addresses, sorted and unique.
+	Users []string `json:"users,omitempty"`
+	// Sealed is Chat&Messenger's isOpened (sealed-letter) flag.
+	Sealed bool `json:"sealed,omitempty"`
+}
+
+// Lane returns the key of the FIFO lane the destination belongs to.
+func (d Destination) Lane() string {
+	var b strings.Builder
+	b.WriteString(d.Sender)
+	if d.Room != "" {
+		b.WriteString("/room/")
+		b.WriteString(d.Room)
+	}
+	if d.Panel != "" {
+		b.WriteString("/panel/")
+		b.WriteString(d.Panel)
+	}
+	if len(d.Users) > 0 {
+		b.WriteString("?users=")
+		b.WriteString(strings.Join(d.Users, ","))
+	}
+	if d.Sealed {
+		b.WriteString("&sealed")
+	}
+	return b.String()
+}
+
+// NormalizeUsers sorts and de-duplicates users, dropping empty entries.
+func NormalizeUsers(users []string) []string {
+	seen := map[string]bool{}
+	var res []string
+	for _, u := range users {
+		u = strings.TrimSpace(u)
+		if u == "" || seen[u] {
+			continue
+		}
+		seen[u] = true
+		res = append(res, u)
+	}
+	sort.Strings(res)
+	return res
+}
+
+// Message is one rendered message in the outbox.
+type Message struct {
+	// ID is assigned by the outbox; ordering by ID is FIFO order.
+	ID   int64       `json:"id"`
+	Dest Destination `json:"destination"`
+	Body string      `json:"body"`
+	// NotificationID is the id the webhook was answered with (202 {"id"}).
+	NotificationID string `json:"notification_id"`
+	// Source and Route name where the message came from (logs, metrics).
+	Source string `json:"source"`
+	Route  string `json:"route"`
+	// CreatedAt is when the webhook was accepted.
+	CreatedAt time.Time `json:"created_at"`
+	// Attempts counts failed attempts that used up the retry budget
+	// (rate-limited attempts do not count).
+	Attempts int `json:"attempts"`
+}
+
+// Len is the length of s as upstream limits count it. It counts UTF-16 code
+// units, which is never less than the number of characters, so a body
+// within Len limits is within any character limit.
+func Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if utf16.IsSurrogate(r) || r > 0xFFFF {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// Truncate cuts s to at most n units as Len counts them, on a rune boundary.
+func Truncate(s string, n int) string {
+	if Len(s) <= n {
+		return s
+	}
+	k := 0
+	for i, r := range s {
+		w := 1
+		if r > 0xFFFF {
+			w = 2
+		}
+		if k+w > n {
+			return s[:i]
+		}
+		k += w
+	}
+	return s
+}
+
+// Quota is a token's request quota as the upstream last reported it
+// (Chatwork's x-ratelimit-* headers). The zero value means unknown.
+type Quota struct {
+	Limit     int
+	Remaining int
+	Reset     time.Time
+}
+
+// Known reports whether the upstream reported a quota.
+func (q Quota) Known() bool { return q.Limit > 0 || !q.Reset.IsZero() }
+
+// Receipt is the outcome of a successful post.
+type Receipt struct {
+	// MessageID is the upstream's id of the posted message, if it gave one.
+	MessageID string
+	// Quota is the token's quota after the post, if the upstream reported it.
+	Quota Quota
+}

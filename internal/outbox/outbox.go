@@ -1,0 +1,122 @@
+// Package outbox defines relay's durable queue of rendered messages: the
+// types its stores share and the behaviour every store (sqlite, postgres)
+// must have. A webhook is answered 202 only after Enqueue returned, which is
+// after the messages are committed and synced to disk.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/limiter"
+)
+
+// ErrFull is returned by Enqueue when the queue is at its configured cap.
+var ErrFull = errors.New("outbox is full")
+
+// Batch is what one webhook enqueues: its messages, all or none.
+type Batch struct {
+	// NotificationID is the id the webhook is answered with.
+	NotificationID string
+	// DedupKey, if not empty, makes Enqueue a no-op returning Duplicate when
+	// a batch with the same key was enqueued within the store's dedup TTL.
+	DedupKey string
+	Messages []delivery.Message
+}
+
+// EnqueueResult tells what Enqueue did.
+type EnqueueResult struct {
+	// NotificationID is the batch's id, or the first batch's id on a duplicate.
+	NotificationID string
+	// IDs are the new messages' ids, in batch order (none on a duplicate).
+	IDs       []int64
+	Duplicate bool
+}
+
+// ClaimRequest asks for the next post of one lane.
+type ClaimRequest struct {
+	Lane string
+	// Rules are the limits the post must fit (room, token). A slot in each
+	// is taken, atomically with the claim, only if all have one free.
+	Rules []limiter.Rule
+	// Margin is added to every rule's window (clock skew, network delay).
+	Margin time.Duration
+	// MaxChars bounds the folded body when messages are coalesced, as
+	// delivery.Len counts, including separators.
+	MaxChars int
+	// SeparatorLen is the delivery.Len of the separator between folded bodies.
+	SeparatorLen int
+	// Lease is how long the claimed messages are held for this worker;
+	// after it they may be claimed again (at-least-once).
+	Lease time.Duration
+}
+
+// Claim is the answer to a ClaimRequest.
+//
+// Messages is empty when nothing can be sent now. Then Wait > 0 says how
+// long until the lane may have something to send (its head is backing off,
+// or no slot is free); Wait == 0 means the lane is empty or held by
+// another worker's lease.
+//
+// Coalescing rule (the same in every store): the head message is always
+// claimed alone unless more messages are queued in the lane than the rules
+// have free slots left after this one; then as many queued messages as fit
+// in MaxChars (with separators) are claimed in order, at least the head.
+type Claim struct {
+	Messages []delivery.Message
+	Wait     time.Duration
+}
+
+// DeadLetter is a message that will not be delivered without help.
+type DeadLetter struct {
+	delivery.Message
+	Reason string    `json:"reason"`
+	Answer string    `json:"answer"`
+	DiedAt time.Time `json:"died_at"`
+}
+
+// Stat is the queue depth of one sender, for metrics.
+type Stat struct {
+	Sender string
+	// Depth is the number of queued (not dead) messages.
+	Depth int
+	// Oldest is the CreatedAt of the oldest queued message (zero if none).
+	Oldest time.Time
+}
+
+// Store is the behaviour every outbox store has; storetest checks it.
+// Consumers (handlers, dispatcher) declare the smaller interfaces they use.
+type Store interface {
+	// Enqueue commits the batch durably (synced) in one transaction, or
+	// returns an error and stores nothing; ErrFull over the cap.
+	Enqueue(ctx context.Context, b Batch) (EnqueueResult, error)
+	// Lanes lists the lanes that hold queued messages.
+	Lanes(ctx context.Context) ([]string, error)
+	// Claim leases the next post of a lane, see Claim.
+	Claim(ctx context.Context, req ClaimRequest) (Claim, error)
+	// Ack deletes delivered messages.
+	Ack(ctx context.Context, ids []int64) error
+	// Retry releases claimed messages to be tried again at `at`, counting an
+	// attempt if countAttempt, and records the reason and upstream answer.
+	Retry(ctx context.Context, ids []int64, at time.Time, countAttempt bool, reason, answer string) error
+	// Bury moves messages to the dead letters with a reason and answer.
+	Bury(ctx context.Context, ids []int64, reason, answer string) error
+	// Pause holds a limiter key shut until `until` (a 429's reset).
+	Pause(ctx context.Context, key string, until time.Time) error
+	// DeadLetters lists up to limit dead letters, oldest first.
+	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
+	// Requeue moves the given dead letters (all when ids is empty) back to
+	// the queue, at the end of their lanes, with attempts reset.
+	Requeue(ctx context.Context, ids []int64) (int, error)
+	// Stats reports queue depth per sender.
+	Stats(ctx context.Context) ([]Stat, error)
+	// Ping checks that the store can write.
+	Ping(ctx context.Context) error
+	// Wake is signalled (without blocking) after every Enqueue and Requeue
+	// so idle workers look again; with several replicas it also fires for
+	// other replicas' enqueues.
+	Wake() <-chan struct{}
+	Close() error
+}
