@@ -1,0 +1,248 @@
+package intake
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/relayhq/relay/internal/alert"
+	"github.com/relayhq/relay/internal/auth"
+	"github.com/relayhq/relay/internal/config"
+	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/outbox"
+)
+
+// Store is the part of the outbox the pipeline writes to.
+type Store interface {
+	Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResult, error)
+}
+
+// Renderer renders a message for a sender kind, split to fit maxLen.
+type Renderer interface {
+	RenderParts(kind, name string, d *alert.Data, maxLen int) ([]string, error)
+}
+
+// Snapshot is the configuration and templates the pipeline works with. A
+// reload builds a new one and swaps it in whole, so a request sees either
+// the old or the new configuration, never a mix.
+type Snapshot struct {
+	Config    *config.Config
+	Templates Renderer
+}
+
+// Pipeline decodes, routes, renders and enqueues webhooks.
+type Pipeline struct {
+	store   Store
+	snap    atomic.Pointer[Snapshot]
+	logger  *zap.Logger
+	metrics *metrics
+	now     func() time.Time
+}
+
+// New returns a pipeline that enqueues into store using snap.
+func New(store Store, snap *Snapshot, logger *zap.Logger, reg prometheus.Registerer) (*Pipeline, error) {
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{store: store, logger: logger, metrics: m, now: time.Now}
+	p.snap.Store(snap)
+	return p, nil
+}
+
+// Swap makes snap the configuration for every request from now on.
+func (p *Pipeline) Swap(snap *Snapshot) { p.snap.Store(snap) }
+
+// Snapshot returns the configuration in use.
+func (p *Pipeline) Snapshot() *Snapshot { return p.snap.Load() }
+
+// Auth returns the inbound auth that applies to route: the route's own, or
+// the global one. An empty route means a direct target (global auth).
+func (p *Pipeline) Auth(route string) (auth.Config, error) {
+	cfg := p.snap.Load().Config
+	if route == "" {
+		return cfg.Auth, nil
+	}
+	r, ok := cfg.Routes[route]
+	if !ok {
+		return auth.Config{}, Errorf(NotFound, "unknown route %q", route)
+	}
+	if r.Auth != nil {
+		return *r.Auth, nil
+	}
+	return cfg.Auth, nil
+}
+
+// Accept renders the webhook for every target of its route and commits the
+// messages to the outbox. It returns only after they are durable.
+func (p *Pipeline) Accept(ctx context.Context, req Request) (Result, error) {
+	msgs, d, routeKey, err := p.render(req)
+	if err != nil {
+		return Result{}, err
+	}
+	id := newID()
+	if len(msgs) == 0 {
+		p.logger.Debug("no target selected any alert", zap.String("id", id), zap.String("route", routeKey))
+		return Result{ID: id}, nil
+	}
+	now := p.now()
+	batch := outbox.Batch{NotificationID: id, DedupKey: d.DedupKey(routeKey)}
+	for _, m := range msgs {
+		batch.Messages = append(batch.Messages, delivery.Message{
+			Dest: m.Destination, Body: m.Body, NotificationID: id,
+			Source: req.Source, Route: routeKey, CreatedAt: now,
+		})
+	}
+	res, err := p.store.Enqueue(ctx, batch)
+	if err != nil {
+		if errors.Is(err, outbox.ErrFull) {
+			return Result{}, &Error{Code: Unavailable, Msg: "the outbox is full; retry later", Err: err}
+		}
+		return Result{}, &Error{Code: Unavailable, Msg: "the outbox cannot store the messages; retry later", Err: err}
+	}
+	if res.Duplicate {
+		p.metrics.duplicates.WithLabelValues(req.Source).Inc()
+		return Result{ID: res.NotificationID, Messages: 0, Duplicate: true}, nil
+	}
+	for _, m := range batch.Messages {
+		p.metrics.enqueued.WithLabelValues(m.Dest.Sender).Inc()
+	}
+	return Result{ID: res.NotificationID, Messages: len(batch.Messages)}, nil
+}
+
+// Preview renders the webhook like Accept and returns the messages without
+// enqueuing anything.
+func (p *Pipeline) Preview(_ context.Context, req Request) ([]Rendered, error) {
+	msgs, _, _, err := p.render(req)
+	return msgs, err
+}
+
+// render resolves the request's targets, decodes the body and renders one
+// or more messages per target.
+func (p *Pipeline) render(req Request) ([]Rendered, *alert.Data, string, error) {
+	snap := p.snap.Load()
+	targets, routeKey, err := resolve(snap.Config, req)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	d, err := alert.Decode(req.Source, req.ContentType, req.Header, req.Body)
+	if err != nil {
+		return nil, nil, "", decodeError(err)
+	}
+	var out []Rendered
+	for _, t := range targets {
+		rs, err := p.renderTarget(snap, t, d)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		out = append(out, rs...)
+	}
+	return out, d, routeKey, nil
+}
+
+// resolve returns the targets of the request and the key that names its
+// route in logs, metrics and the dedup key.
+func resolve(cfg *config.Config, req Request) ([]*config.Target, string, error) {
+	if req.Direct != nil {
+		dt := req.Direct
+		t, err := cfg.DirectTarget(dt.Sender, dt.Room, dt.Panel, dt.Users, dt.Template)
+		if err != nil {
+			return nil, "", &Error{Code: NotFound, Msg: err.Error()}
+		}
+		return []*config.Target{t}, "direct:" + dt.Sender, nil
+	}
+	r, ok := cfg.Routes[req.Route]
+	if !ok {
+		return nil, "", Errorf(NotFound, "unknown route %q", req.Route)
+	}
+	return r.Targets, r.Name, nil
+}
+
+func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data) ([]Rendered, error) {
+	sd := t.Select(d)
+	if sd == nil {
+		return nil, nil
+	}
+	s, ok := snap.Config.Senders[t.Sender]
+	if !ok {
+		return nil, &Error{Code: Internal, Msg: fmt.Sprintf("target names unknown sender %q", t.Sender)}
+	}
+	prefix, users := t.Mentions(sd)
+	dest := delivery.Destination{Sender: t.Sender, Room: t.Room, Panel: t.Panel,
+		Users: delivery.NormalizeUsers(users), Sealed: t.Sealed}
+	if s.Kind != delivery.KindChatwork {
+		prefix = ""
+	}
+	maxLen := s.MaxChars - delivery.Len(prefix)
+	name := t.Template
+	parts, err := snap.Templates.RenderParts(s.Kind, name, sd, maxLen)
+	fellBack, why := false, ""
+	if err != nil && name != "" {
+		p.logger.Warn("template failed; falling back to the built-in default",
+			zap.String("template", name), zap.String("sender", t.Sender), zap.Error(err))
+		p.metrics.fallbacks.WithLabelValues(name).Inc()
+		fellBack, why = true, err.Error()
+		name = ""
+		parts, err = snap.Templates.RenderParts(s.Kind, "", sd, maxLen)
+	}
+	if err != nil {
+		// The built-in template failed too: a bug, but the alert is not
+		// lost; send a bare summary that cannot fail.
+		p.logger.Error("built-in template failed; sending a bare summary", zap.Error(err))
+		p.metrics.fallbacks.WithLabelValues("default").Inc()
+		fellBack, why = true, err.Error()
+		parts = []string{delivery.Truncate(bare(sd), maxLen)}
+	}
+	out := make([]Rendered, 0, len(parts))
+	for _, body := range parts {
+		out = append(out, Rendered{Destination: dest, Template: templateName(name), Body: prefix + body,
+			Fallback: fellBack, Error: why})
+	}
+	return out, nil
+}
+
+func templateName(n string) string {
+	if n == "" {
+		return "default"
+	}
+	return n
+}
+
+// bare is the message of last resort: status and alert names, plain text.
+func bare(d *alert.Data) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s] %s alert(s)", strings.ToUpper(d.Status), d.Source)
+	for _, a := range d.Alerts {
+		fmt.Fprintf(&b, "\n- %s %s", a.Status, a.Labels.SortedPairs().String())
+	}
+	return b.String()
+}
+
+func decodeError(err error) error {
+	var de *alert.DecodeError
+	var me *alert.MediaTypeError
+	switch {
+	case errors.As(err, &me):
+		return &Error{Code: Unsupported, Msg: me.Error()}
+	case errors.Is(err, alert.ErrUnknownSource):
+		return &Error{Code: NotFound, Msg: err.Error()}
+	case errors.As(err, &de):
+		return &Error{Code: Invalid, Msg: de.Error()}
+	}
+	return &Error{Code: Invalid, Msg: err.Error()}
+}
+
+// newID returns a random notification id.
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
