@@ -1,0 +1,105 @@
+package alert
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// amMessage is Alertmanager's webhook payload, version 4. Unknown fields
+// (notification_reason, routeLabels, ...) are ignored.
+type amMessage struct {
+	Version           string            `json:"version"`
+	GroupKey          string            `json:"groupKey"`
+	TruncatedAlerts   int               `json:"truncatedAlerts"`
+	Status            string            `json:"status"`
+	Receiver          string            `json:"receiver"`
+	GroupLabels       KV                `json:"groupLabels"`
+	CommonLabels      KV                `json:"commonLabels"`
+	CommonAnnotations KV                `json:"commonAnnotations"`
+	ExternalURL       string            `json:"externalURL"`
+	Alerts            []json.RawMessage `json:"alerts"`
+}
+
+// amAlert is one alert as Alertmanager sends it; Grafana's unified alerting
+// sends the same fields and more.
+type amAlert struct {
+	Status       string `json:"status"`
+	Labels       KV     `json:"labels"`
+	Annotations  KV     `json:"annotations"`
+	StartsAt     string `json:"startsAt"`
+	EndsAt       string `json:"endsAt"`
+	GeneratorURL string `json:"generatorURL"`
+	Fingerprint  string `json:"fingerprint"`
+}
+
+// DecodeAlertmanager decodes an Alertmanager webhook payload (version "4";
+// a missing version is accepted).
+func DecodeAlertmanager(body []byte) (*Data, error) {
+	const src = SourceAlertmanager
+	var m amMessage
+	if err := decodeObject(src, "", body, &m); err != nil {
+		return nil, err
+	}
+	if m.Version != "" && m.Version != "4" {
+		return nil, &DecodeError{Source: src, Path: "version",
+			Msg: fmt.Sprintf(`unsupported version %s; want "4"`, quote(m.Version))}
+	}
+	if err := checkStatus(src, "status", m.Status); err != nil {
+		return nil, err
+	}
+	as, err := decodeAlerts(src, m.Alerts, func(path string, raw json.RawMessage) (Alert, error) {
+		var w amAlert
+		if err := decodeObject(src, path, raw, &w); err != nil {
+			return Alert{}, err
+		}
+		return w.alert(src, path)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Data{
+		Receiver:          m.Receiver,
+		Status:            m.Status,
+		Alerts:            as,
+		GroupLabels:       orEmpty(m.GroupLabels),
+		CommonLabels:      orEmpty(m.CommonLabels),
+		CommonAnnotations: orEmpty(m.CommonAnnotations),
+		ExternalURL:       m.ExternalURL,
+		Source:            src,
+		Kind:              KindAlertmanager,
+		GroupKey:          m.GroupKey,
+		TruncatedAlerts:   m.TruncatedAlerts,
+	}, nil
+}
+
+// alert checks w and converts it; path names it in errors. A missing
+// fingerprint is computed from the labels as Alertmanager does.
+func (w *amAlert) alert(source, path string) (Alert, error) {
+	if err := checkStatus(source, path+".status", w.Status); err != nil {
+		return Alert{}, err
+	}
+	if len(w.Labels) == 0 {
+		return Alert{}, &DecodeError{Source: source, Path: path + ".labels", Msg: "alert has no labels"}
+	}
+	starts, err := parseTime(source, path+".startsAt", w.StartsAt)
+	if err != nil {
+		return Alert{}, err
+	}
+	ends, err := parseTime(source, path+".endsAt", w.EndsAt)
+	if err != nil {
+		return Alert{}, err
+	}
+	fp := w.Fingerprint
+	if fp == "" {
+		fp = w.Labels.fingerprint()
+	}
+	return Alert{
+		Status:       w.Status,
+		Labels:       w.Labels,
+		Annotations:  orEmpty(w.Annotations),
+		StartsAt:     starts,
+		EndsAt:       ends,
+		GeneratorURL: w.GeneratorURL,
+		Fingerprint:  fp,
+	}, nil
+}
