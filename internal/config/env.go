@@ -1,0 +1,199 @@
+// Package config holds relay's configuration: the process settings read from
+// RELAY_* environment variables (Env), the YAML routes file (File), and the
+// runtime configuration built from both (Config) that names the senders,
+// the routes and their targets, with label matchers and mentions.
+//
+// Credentials come only from the environment or from files; the routes file
+// names where a credential is (token_env, token_file), never the credential
+// itself, and every credential is held as a secret.Secret that never prints.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/relayhq/relay/internal/secret"
+)
+
+// Defaults of Env that other code refers to.
+const (
+	DefaultStore          = "sqlite://./data/relay.db"
+	DefaultChatworkAPIURL = "https://api.chatwork.com/v2"
+)
+
+// Env is the process configuration, read by envconfig with prefix RELAY.
+// Every secret has a *_FILE twin naming a file that holds it; call
+// ResolveFiles and then Validate after envconfig.Process.
+type Env struct {
+	Listen string `envconfig:"LISTEN" default:":8080"`
+	// Config is the path of the routes file; empty runs without one.
+	Config string `envconfig:"CONFIG"`
+	// Templates is the custom templates directory. It overrides the
+	// routes file's templates key.
+	Templates string `envconfig:"TEMPLATES"`
+	// Store is the outbox URL; it may hold a database password.
+	Store          secret.Secret `envconfig:"STORE" default:"sqlite://./data/relay.db"`
+	ChatworkToken  secret.Secret `envconfig:"CHATWORK_TOKEN"`
+	ChatworkAPIURL string        `envconfig:"CHATWORK_API_URL" default:"https://api.chatwork.com/v2"`
+	// CAMURL and CAMToken are Chat&Messenger's serverURL and apiToken.
+	CAMURL   string        `envconfig:"CAM_URL"`
+	CAMToken secret.Secret `envconfig:"CAM_TOKEN"`
+	// AuthToken, if set, is the global inbound bearer token.
+	AuthToken secret.Secret `envconfig:"AUTH_TOKEN"`
+	// AdminToken guards the admin endpoints (reload, dead letters).
+	AdminToken      secret.Secret `envconfig:"ADMIN_TOKEN"`
+	MaxBodyBytes    int64         `envconfig:"MAX_BODY_BYTES" default:"1048576"`
+	DryRun          bool          `envconfig:"DRY_RUN"`
+	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info"`
+	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json"`
+	DedupTTL        time.Duration `envconfig:"DEDUP_TTL" default:"1h"`
+	MaxAge          time.Duration `envconfig:"MAX_AGE" default:"24h"`
+	MaxQueued       int           `envconfig:"MAX_QUEUED" default:"1000000"`
+	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s"`
+
+	StoreFile         string `envconfig:"STORE_FILE"`
+	ChatworkTokenFile string `envconfig:"CHATWORK_TOKEN_FILE"`
+	CAMTokenFile      string `envconfig:"CAM_TOKEN_FILE"`
+	AuthTokenFile     string `envconfig:"AUTH_TOKEN_FILE"`
+	AdminTokenFile    string `envconfig:"ADMIN_TOKEN_FILE"`
+}
+
+// fileTwin pairs a secret with the *_FILE variable that may hold it.
+type fileTwin struct {
+	name   string // the secret's variable, e.g. RELAY_CHATWORK_TOKEN
+	secret *secret.Secret
+	path   string
+}
+
+func (e *Env) twins() []fileTwin {
+	return []fileTwin{
+		{"RELAY_STORE", &e.Store, e.StoreFile},
+		{"RELAY_CHATWORK_TOKEN", &e.ChatworkToken, e.ChatworkTokenFile},
+		{"RELAY_CAM_TOKEN", &e.CAMToken, e.CAMTokenFile},
+		{"RELAY_AUTH_TOKEN", &e.AuthToken, e.AuthTokenFile},
+		{"RELAY_ADMIN_TOKEN", &e.AdminToken, e.AdminTokenFile},
+	}
+}
+
+// ResolveFiles fills each secret from its *_FILE twin, with trailing
+// newlines trimmed. Setting both a secret and its twin is an error, except
+// that RELAY_STORE_FILE replaces RELAY_STORE's default. Errors name the
+// variables and the file, never the content.
+func (e *Env) ResolveFiles(readFile func(string) ([]byte, error)) error {
+	if e.StoreFile != "" && e.Store.Reveal() == DefaultStore {
+		e.Store = secret.Secret{}
+	}
+	for _, t := range e.twins() {
+		if t.path == "" {
+			continue
+		}
+		if t.secret.IsSet() {
+			return fmt.Errorf("%s and %s_FILE are both set; set one", t.name, t.name)
+		}
+		s, err := readSecretFile(readFile, t.path)
+		if err != nil {
+			return fmt.Errorf("%s_FILE: %w", t.name, err)
+		}
+		*t.secret = s
+	}
+	return nil
+}
+
+// readSecretFile reads a credential from path, trimming trailing newlines.
+func readSecretFile(readFile func(string) ([]byte, error), path string) (secret.Secret, error) {
+	b, err := readFile(path)
+	if err != nil {
+		return secret.Secret{}, fmt.Errorf("read secret file: %w", err)
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return secret.Secret{}, fmt.Errorf("secret file %s is empty", path)
+	}
+	return secret.New(v), nil
+}
+
+// Validate checks the settings: URLs parse, sizes and durations are
+// positive, the log level and format are known. Errors name the variable
+// and never show a secret's value.
+func (e *Env) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if e.Listen == "" {
+		add("RELAY_LISTEN: must not be empty")
+	}
+	if err := checkHTTPURL(e.ChatworkAPIURL); err != nil {
+		add("RELAY_CHATWORK_API_URL: %w", err)
+	}
+	if e.CAMURL != "" {
+		if err := checkHTTPURL(e.CAMURL); err != nil {
+			add("RELAY_CAM_URL: %w", err)
+		}
+	}
+	if (e.CAMURL != "") != e.CAMToken.IsSet() {
+		add("RELAY_CAM_URL and RELAY_CAM_TOKEN: set both to enable Chat&Messenger, or neither")
+	}
+	if err := checkStore(e.Store); err != nil {
+		add("RELAY_STORE: %w", err)
+	}
+	if e.MaxBodyBytes <= 0 {
+		add("RELAY_MAX_BODY_BYTES: must be positive, got %d", e.MaxBodyBytes)
+	}
+	if e.MaxQueued <= 0 {
+		add("RELAY_MAX_QUEUED: must be positive, got %d", e.MaxQueued)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"RELAY_DEDUP_TTL", e.DedupTTL}, {"RELAY_MAX_AGE", e.MaxAge}, {"RELAY_SHUTDOWN_TIMEOUT", e.ShutdownTimeout}} {
+		if d.v <= 0 {
+			add("%s: must be positive, got %s", d.name, d.v)
+		}
+	}
+	if _, err := zapcore.ParseLevel(e.LogLevel); err != nil {
+		add("RELAY_LOG_LEVEL: want debug, info, warn or error, got %q", e.LogLevel)
+	}
+	switch e.LogFormat {
+	case "json", "console", "text", "logfmt":
+	default:
+		add("RELAY_LOG_FORMAT: want json or console, got %q", e.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// checkHTTPURL accepts an absolute http or https URL.
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // *url.Error repeats the whole URL
+		}
+		return fmt.Errorf("parse URL: %w", err)
+	}
+	if u.User != nil {
+		return errors.New("credentials in the URL are not allowed; use the token variable")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an absolute http(s) URL, got %q", raw)
+	}
+	return nil
+}
+
+// checkStore accepts sqlite:// and postgres:// URLs. It never puts the
+// value, which may hold a password, into the error.
+func checkStore(s secret.Secret) error {
+	scheme, rest, ok := strings.Cut(s.Reveal(), "://")
+	if !ok || rest == "" {
+		return errors.New("want sqlite://PATH or postgres://...")
+	}
+	switch scheme {
+	case "sqlite", "postgres", "postgresql":
+		return nil
+	}
+	return fmt.Errorf("unknown scheme %q: want sqlite or postgres", scheme)
+}
