@@ -114,8 +114,8 @@ func (t *Templates) parseFile(path string) ([]string, error) {
 	}
 	var names []string
 	for _, tt := range alone.Templates() {
-		if tt.Tree == nil || tt.Name() == base && parse.IsEmptyTree(tt.Root) {
-			continue
+		if tt.Tree == nil || parse.IsEmptyTree(tt.Root) {
+			continue // a file of only defines, or an empty define
 		}
 		names = append(names, tt.Name())
 	}

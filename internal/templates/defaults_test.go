@@ -1,0 +1,160 @@
+package templates
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relayhq/relay/internal/alert"
+	"github.com/relayhq/relay/internal/delivery"
+)
+
+var allKinds = []string{delivery.KindChatwork, delivery.KindChatMessenger, delivery.KindConsole}
+
+// checkDefault renders d with the built-in template for every sender kind
+// and fails on an error, an empty message or a "<no value>".
+func checkDefault(t *testing.T, tm *Templates, d *alert.Data) {
+	t.Helper()
+	for _, kind := range allKinds {
+		got, err := tm.Render(kind, "", d)
+		if err != nil {
+			t.Fatalf("Render(%s) of %+v: %v", kind, d, err)
+		}
+		if strings.Contains(got, "<no value>") {
+			t.Errorf("Render(%s) = %q, prints <no value>", kind, got)
+		}
+	}
+}
+
+func TestDefaultsNeverFail(t *testing.T) {
+	t.Parallel()
+	tm := mustNew(t, nil)
+	odd := map[string]any{
+		"object_attributes": "not an object", "builds": "not a list", "workflow_run": []any{1, nil},
+		"title": nil, "status": map[string]any{}, "description": 3.5, "": "",
+	}
+	tests := map[string]*alert.Data{
+		"zero data":            {},
+		"alertmanager empty":   {Source: alert.SourceAlertmanager, Kind: alert.KindAlertmanager, Status: alert.StatusFiring},
+		"resolved no alerts":   {Source: alert.SourceAlertmanager, Kind: alert.KindAlertmanager, Status: alert.StatusResolved},
+		"alert with nil maps":  {Kind: alert.KindAlertmanager, Alerts: alert.Alerts{{Status: alert.StatusFiring}}},
+		"alert unknown state":  {Kind: alert.KindAlertmanager, Alerts: alert.Alerts{{Status: "pending", Labels: alert.KV{"alertname": "X"}}}},
+		"resolved zero times":  {Kind: alert.KindGrafanaUnified, Alerts: alert.Alerts{{Status: alert.StatusResolved, EndsAt: time.Time{}}}},
+		"legacy bare":          {Source: alert.SourceGrafana, Kind: alert.KindGrafanaLegacy},
+		"unknown kind":         {Source: "other", Kind: "other"},
+		"grafana no kind":      {Source: alert.SourceGrafana},
+		"generic text no kind": {Source: alert.SourceGeneric, Text: "hello"},
+		"generic no kind":      {Source: alert.SourceGeneric, Payload: map[string]any{"a": 1.0}},
+		"json nil payload":     {Source: alert.SourceGeneric, Kind: alert.KindJSON},
+		"json empty payload":   {Source: alert.SourceGeneric, Kind: alert.KindJSON, Payload: map[string]any{}},
+		"json odd payload":     {Source: alert.SourceGeneric, Kind: alert.KindJSON, Payload: odd},
+		"text empty":           {Source: alert.SourceGeneric, Kind: alert.KindText},
+		"gitlab nil payload":   {Source: alert.SourceGeneric, Kind: alert.KindGitLabPipeline},
+		"gitlab odd payload":   {Source: alert.SourceGeneric, Kind: alert.KindGitLabPipeline, Payload: odd},
+		"github nil payload":   {Source: alert.SourceGeneric, Kind: alert.KindGitHubWorkflowRun},
+		"github odd payload":   {Source: alert.SourceGeneric, Kind: alert.KindGitHubWorkflowRun, Payload: odd},
+		"many alert names": (&alert.Data{Kind: alert.KindAlertmanager}).WithAlerts(alert.Alerts{
+			{Status: alert.StatusFiring, Labels: alert.KV{"alertname": "A"}}, {Status: alert.StatusFiring, Labels: alert.KV{"alertname": "B"}},
+			{Status: alert.StatusFiring, Labels: alert.KV{"alertname": "C"}}, {Status: alert.StatusFiring, Labels: alert.KV{"alertname": "D"}},
+		}),
+	}
+	for name, d := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			checkDefault(t, tm, d)
+		})
+	}
+}
+
+// FuzzDefaults renders arbitrary JSON as every generic payload kind, and
+// arbitrary label text as an alert: the built-in templates never fail.
+func FuzzDefaults(f *testing.F) {
+	f.Add(`{"object_attributes":{"id":1,"status":"failed"},"builds":[{"status":"failed"}]}`, "[toall]")
+	f.Add(`{"workflow_run":{"conclusion":"success","run_number":"x"}}`, "")
+	f.Add(`{"title":["a"],"status":{"x":1}}`, "{{")
+	tm, err := New("")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, payload, label string) {
+		var p map[string]any
+		if json.Unmarshal([]byte(payload), &p) != nil {
+			return
+		}
+		for _, kind := range []string{alert.KindJSON, alert.KindGitLabPipeline, alert.KindGitHubWorkflowRun} {
+			checkDefault(t, tm, &alert.Data{Source: alert.SourceGeneric, Kind: kind, Payload: p, Status: label})
+		}
+		d := (&alert.Data{Source: alert.SourceAlertmanager, Kind: alert.KindAlertmanager}).WithAlerts(alert.Alerts{
+			{Status: label, Labels: alert.KV{"alertname": label, label: label}, Annotations: alert.KV{"summary": label}},
+		})
+		checkDefault(t, tm, d)
+	})
+}
+
+func TestDefaultsSayResolved(t *testing.T) {
+	t.Parallel()
+	tm := mustNew(t, nil)
+	am := sample(alert.KindAlertmanager)
+	tests := map[string]struct {
+		d    *alert.Data
+		want string
+	}{
+		"alertmanager all resolved": {am.WithAlerts(am.Alerts.Resolved()), "[RESOLVED] HighErrorRate (critical)"},
+		"alertmanager firing":       {am, "[FIRING:1] HighErrorRate (critical)"},
+		"generic ok":                {&alert.Data{Kind: alert.KindJSON, Payload: map[string]any{"title": "Backup", "status": "OK"}}, "[RESOLVED] Backup"},
+		"generic error":             {&alert.Data{Kind: alert.KindJSON, Payload: map[string]any{"title": "Backup", "status": "error"}}, "Backup (error)"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, kind := range allKinds {
+				got, err := tm.Render(kind, "", tt.d)
+				if err != nil {
+					t.Fatalf("Render: %v", err)
+				}
+				first := strings.SplitN(strings.TrimPrefix(strings.TrimPrefix(got, "[info]"), "[title]"), "\n", 2)[0]
+				if !strings.HasPrefix(first, tt.want) {
+					t.Errorf("Render(%s) starts %q, want %q", kind, first, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string // substrings of the error; none = passes
+	}{
+		{"no custom templates", nil, nil},
+		{"template for one source passes", map[string]string{"gl.tmpl": `{{ .Payload.object_attributes.status }}`}, nil},
+		{"helpers taking an alert are checked through their callers", map[string]string{"h.tmpl": `{{ define "line" }}{{ .Labels.alertname }}{{ end }}
+{{ define "main" }}{{ range .Alerts }}{{ template "line" . }}{{ end }}{{ end }}`}, nil},
+		{"fails on every sample", map[string]string{"bad.tmpl": `{{ index .Alerts 99 }}`}, []string{`"bad"`, "index out of range"}},
+		{"calls a missing template", map[string]string{"m.tmpl": `{{ template "nowhere" . }}`}, []string{`"m"`, "nowhere"}},
+		{"empty on every sample", map[string]string{"e.tmpl": `{{ define "e2" }}{{ if false }}x{{ end }} {{ end }}`}, []string{`"e2"`, "empty"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := mustNew(t, tt.files).Check()
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Check passed, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
