@@ -20,13 +20,13 @@ func alertPayload(name, status string) []byte {
 	p := map[string]any{
 		"version": "4", "groupKey": "{}:{alertname=\"" + name + "\"}", "status": status,
 		"receiver": "e2e", "externalURL": "http://alertmanager.example:9093",
-		"groupLabels": map[string]string{"alertname": name},
-		"commonLabels": map[string]string{"alertname": name, "severity": "critical"},
+		"groupLabels":       map[string]string{"alertname": name},
+		"commonLabels":      map[string]string{"alertname": name, "severity": "critical"},
 		"commonAnnotations": map[string]string{"summary": name + " is on fire"},
 		"alerts": []map[string]any{{
 			"status": status, "labels": map[string]string{"alertname": name, "severity": "critical", "instance": "db-1"},
 			"annotations": map[string]string{"summary": name + " is on fire"},
-			"startsAt": now.Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z",
+			"startsAt":    now.Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z",
 			"generatorURL": "http://prometheus.example/graph", "fingerprint": fmt.Sprintf("%016x", len(name)*7919+int(name[len(name)-1])),
 		}},
 	}
