@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the HTTP layer's metrics. Every label value is bounded: route
+// patterns and configured route names, never raw paths.
+type metrics struct {
+	webhooks *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_webhooks_received_total",
+			Help: "Webhooks received, by source, route (or direct_chatwork, direct_chatmessenger, preview) and status code.",
+		}, []string{"source", "route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "relay_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route pattern and status code.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"handler", "code"}),
+	}
+	for _, c := range []prometheus.Collector{m.webhooks, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register http metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// received counts one webhook.
+func (m *metrics) received(source, route string, status int) {
+	m.webhooks.WithLabelValues(source, route, strconv.Itoa(status)).Inc()
+}
+
+// instrument observes every request's duration under its route pattern.
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		m.duration.WithLabelValues(routePattern(r), strconv.Itoa(status(ww))).Observe(time.Since(start).Seconds())
+	})
+}
+
+// status is the status a wrapped writer sent; 200 when the handler wrote
+// nothing, as net/http then answers.
+func status(ww middleware.WrapResponseWriter) int {
+	if s := ww.Status(); s != 0 {
+		return s
+	}
+	return http.StatusOK
+}

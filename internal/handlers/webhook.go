@@ -1,0 +1,210 @@
+package handlers
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/relayhq/relay/internal/auth"
+	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/intake"
+)
+
+// shape is which of the three webhook URL shapes a handler serves.
+type shape int
+
+const (
+	shapeRoute         shape = iota // /v1/{source}/{route}
+	shapeChatwork                   // /v1/{source}/chatwork/{room}
+	shapeChatMessenger              // /v1/{source}/chatmessenger/{panel}
+)
+
+// unknownLabel stands for a source or route the relay does not know in
+// metric labels, which must not take values from clients.
+const unknownLabel = "unknown"
+
+// webhooks serves the webhook and preview endpoints.
+type webhooks struct {
+	pipeline Pipeline
+	maxBody  int64
+	now      func() time.Time
+	metrics  *metrics
+	errs     *errorWriter
+}
+
+// preview is the answer to a preview request.
+type preview struct {
+	Messages []intake.Rendered `json:"messages"`
+}
+
+// handle returns the handler of one URL shape: it parses the URL, reads the
+// bounded body, checks auth, and calls Accept (202) or, for previews,
+// Preview (200). It counts every webhook by source, route and status.
+func (h *webhooks) handle(s shape, isPreview bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		source, route := unknownLabel, unknownLabel
+		status := h.serve(w, r, s, isPreview, &source, &route)
+		if isPreview {
+			route = "preview"
+		}
+		h.metrics.received(source, route, status)
+	}
+}
+
+// serve answers one webhook and returns the status it wrote; it sets the
+// metric labels source and route once they are known to be bounded.
+func (h *webhooks) serve(w http.ResponseWriter, r *http.Request, s shape, isPreview bool, source, route *string) int {
+	req, err := parseRequest(r, s)
+	if err != nil {
+		return h.errs.write(w, r, err)
+	}
+	*source = req.Source
+	cfg, routeErr := h.pipeline.Auth(req.Route)
+	switch {
+	case routeErr == nil:
+		*route = routeLabel(s, req.Route)
+	case req.Route != "" && isNotFound(routeErr):
+		// An unknown route is answered 404 only after the global auth
+		// passed, so that clients without credentials cannot probe
+		// which routes exist.
+		if cfg, err = h.pipeline.Auth(""); err != nil {
+			return h.errs.write(w, r, err)
+		}
+	default:
+		return h.errs.write(w, r, routeErr)
+	}
+
+	body, err := readBody(w, r, h.maxBody)
+	if err != nil {
+		return h.errs.write(w, r, err)
+	}
+	if err := auth.Check(cfg, r, body, h.now()); err != nil {
+		return h.errs.write(w, r, err)
+	}
+	if routeErr != nil {
+		return h.errs.write(w, r, routeErr)
+	}
+	req.Body = body
+	req.ContentType = r.Header.Get("Content-Type")
+	req.Header = withoutCredentials(r.Header, cfg)
+
+	if isPreview {
+		msgs, err := h.pipeline.Preview(r.Context(), req)
+		if err != nil {
+			return h.errs.write(w, r, err)
+		}
+		if msgs == nil {
+			msgs = []intake.Rendered{}
+		}
+		writeJSON(w, http.StatusOK, preview{Messages: msgs})
+		return http.StatusOK
+	}
+	res, err := h.pipeline.Accept(r.Context(), req)
+	if err != nil {
+		return h.errs.write(w, r, err)
+	}
+	writeJSON(w, http.StatusAccepted, res)
+	return http.StatusAccepted
+}
+
+// isNotFound reports whether err is the pipeline's "unknown route".
+func isNotFound(err error) bool {
+	var ie *intake.Error
+	return errors.As(err, &ie) && ie.Code == intake.NotFound
+}
+
+// parseRequest validates the source and builds the request from the URL.
+func parseRequest(r *http.Request, s shape) (intake.Request, error) {
+	source := chi.URLParam(r, "source")
+	if !knownSource(source) {
+		return intake.Request{}, intake.Errorf(intake.NotFound, "unknown source %q: want alertmanager, grafana or generic", source)
+	}
+	req := intake.Request{Source: source}
+	q := r.URL.Query()
+	switch s {
+	case shapeRoute:
+		req.Route = chi.URLParam(r, "route")
+	case shapeChatwork:
+		req.Direct = &intake.Direct{Sender: delivery.KindChatwork, Room: chi.URLParam(r, "room"), Template: q.Get("template")}
+	case shapeChatMessenger:
+		req.Direct = &intake.Direct{Sender: delivery.KindChatMessenger, Panel: chi.URLParam(r, "panel"),
+			Users: parseUsers(q["users"]), Template: q.Get("template")}
+	}
+	return req, nil
+}
+
+// knownSource reports whether the relay decodes source's payloads.
+func knownSource(source string) bool {
+	switch source {
+	case "alertmanager", "grafana", "generic":
+		return true
+	}
+	return false
+}
+
+// parseUsers splits ?users=a,b (the parameter may also repeat) into
+// trimmed, non-empty addresses, in the order given.
+func parseUsers(values []string) []string {
+	var users []string
+	for _, v := range values {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				users = append(users, u)
+			}
+		}
+	}
+	return users
+}
+
+// routeLabel is the bounded route label of a webhook metric.
+func routeLabel(s shape, route string) string {
+	switch s {
+	case shapeChatwork:
+		return "direct_chatwork"
+	case shapeChatMessenger:
+		return "direct_chatmessenger"
+	}
+	return route
+}
+
+// readBody reads the whole body, at most limit bytes; more is an
+// *http.MaxBytesError (413), none at all is a 400.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var me *http.MaxBytesError
+		if errors.As(err, &me) {
+			return nil, err
+		}
+		return nil, intake.Errorf(intake.Invalid, "read request body: %v", err)
+	}
+	if len(body) == 0 {
+		return nil, intake.Errorf(intake.Invalid, "empty request body: want the webhook payload")
+	}
+	return body, nil
+}
+
+// withoutCredentials returns a copy of h without the headers that carry
+// credentials (the pipeline may log or render headers), including a custom
+// Grafana signature header of cfg.
+func withoutCredentials(h http.Header, cfg auth.Config) http.Header {
+	c := h.Clone()
+	for _, k := range []string{
+		"Authorization", "Proxy-Authorization", "Cookie",
+		"X-Gitlab-Token", "X-Hub-Signature", "X-Hub-Signature-256",
+		auth.DefaultGrafanaHeader,
+	} {
+		c.Del(k)
+	}
+	if cfg.GrafanaHMAC != nil && cfg.GrafanaHMAC.Header != "" {
+		c.Del(cfg.GrafanaHMAC.Header)
+	}
+	return c
+}

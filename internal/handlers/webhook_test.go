@@ -1,0 +1,320 @@
+package handlers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/relayhq/relay/internal/auth"
+	"github.com/relayhq/relay/internal/intake"
+	"github.com/relayhq/relay/internal/secret"
+)
+
+const (
+	jsonType = "application/json"
+	payload  = `{"status":"firing"}`
+)
+
+func TestWebhookAcceptedPassesTheRequestOn(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		target string
+		want   intake.Request
+	}{
+		{
+			name:   "route",
+			target: "/v1/alertmanager/ops",
+			want:   intake.Request{Source: "alertmanager", Route: "ops"},
+		},
+		{
+			name:   "chatwork room with template",
+			target: "/v1/grafana/chatwork/1234?template=short",
+			want: intake.Request{Source: "grafana",
+				Direct: &intake.Direct{Sender: "chatwork", Room: "1234", Template: "short"}},
+		},
+		{
+			name:   "chatmessenger direct message",
+			target: "/v1/generic/chatmessenger/messenger?users=a@x.com,b@x.com",
+			want: intake.Request{Source: "generic",
+				Direct: &intake.Direct{Sender: "chatmessenger", Panel: "messenger", Users: []string{"a@x.com", "b@x.com"}}},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := newEnv(t, &fakePipeline{}, nil)
+			w := env.do(t, http.MethodPost, tc.target, jsonType, payload, http.Header{"X-Gitlab-Event": {"Pipeline Hook"}})
+			if w.Code != http.StatusAccepted {
+				t.Fatalf("got %d %s, want 202", w.Code, w.Body)
+			}
+			var res intake.Result
+			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
+				t.Fatal(err)
+			}
+			if want := (intake.Result{ID: "n1", Messages: 1}); res != want {
+				t.Errorf("got %+v, want %+v", res, want)
+			}
+			accepted, _ := env.pipeline.calls()
+			if len(accepted) != 1 {
+				t.Fatalf("got %d calls to Accept, want 1", len(accepted))
+			}
+			got := accepted[0]
+			if string(got.Body) != payload || got.ContentType != jsonType {
+				t.Errorf("got body %q type %q, want %q %q", got.Body, got.ContentType, payload, jsonType)
+			}
+			if got.Header.Get("X-Gitlab-Event") != "Pipeline Hook" {
+				t.Errorf("event header not passed on: %v", got.Header)
+			}
+			got.Body, got.ContentType, got.Header = nil, "", nil
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v (direct %+v), want %+v (direct %+v)", got, got.Direct, tc.want, tc.want.Direct)
+			}
+		})
+	}
+}
+
+func TestWebhookDuplicateIsAccepted(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, &fakePipeline{duplicate: true}, nil)
+	w := env.do(t, http.MethodPost, "/v1/alertmanager/ops", jsonType, payload, nil)
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("got %d, want 202", w.Code)
+	}
+	var res intake.Result
+	if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if want := (intake.Result{ID: "first", Duplicate: true}); res != want {
+		t.Errorf("got %+v, want %+v", res, want)
+	}
+}
+
+func TestWebhookErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name        string
+		pipeline    *fakePipeline
+		target      string
+		contentType string
+		body        string
+		header      http.Header
+		wantStatus  int
+		wantError   string // a part of the error message
+	}{
+		{name: "unknown source", target: "/v1/nagios/ops", wantStatus: 404, wantError: `unknown source "nagios"`},
+		{name: "unknown source, direct", target: "/v1/zabbix/chatwork/1", wantStatus: 404, wantError: `unknown source "zabbix"`},
+		{name: "unknown route", target: "/v1/alertmanager/nope", wantStatus: 404, wantError: `unknown route "nope"`},
+		{name: "malformed JSON", target: "/v1/alertmanager/ops", body: `{"status":`, wantStatus: 400, wantError: "decode JSON payload"},
+		{name: "empty body", target: "/v1/alertmanager/ops", body: "", wantStatus: 400, wantError: "empty request body"},
+		{name: "unsupported content type", target: "/v1/generic/ops", contentType: "application/xml", body: "<a/>", wantStatus: 415, wantError: "unsupported content type"},
+		{name: "body over the limit", target: "/v1/alertmanager/ops", body: `{"x":"` + strings.Repeat("a", 64) + `"}`, wantStatus: 413, wantError: "larger than 64 bytes"},
+		{name: "outbox down", pipeline: &fakePipeline{storeErr: errStoreDown}, target: "/v1/alertmanager/ops", wantStatus: 503, wantError: "retry later"},
+		{name: "missing bearer token", target: "/v1/alertmanager/secure", wantStatus: 401, wantError: "no Authorization header"},
+		{name: "wrong bearer token", target: "/v1/alertmanager/secure", header: http.Header{"Authorization": {"Bearer nope"}}, wantStatus: 401, wantError: "wrong bearer token"},
+		{name: "global token for a route with its own", pipeline: &fakePipeline{global: auth.Config{Bearer: secret.New("global")}},
+			target: "/v1/alertmanager/secure", header: http.Header{"Authorization": {"Bearer global"}}, wantStatus: 401},
+		{name: "unknown route without the global token", pipeline: &fakePipeline{global: auth.Config{Bearer: secret.New("global")}},
+			target: "/v1/alertmanager/nope", wantStatus: 401},
+		{name: "unknown route with the global token", pipeline: &fakePipeline{global: auth.Config{Bearer: secret.New("global")}},
+			target: "/v1/alertmanager/nope", header: http.Header{"Authorization": {"Bearer global"}}, wantStatus: 404, wantError: `unknown route "nope"`},
+		{name: "direct target without the global token", pipeline: &fakePipeline{global: auth.Config{Bearer: secret.New("global")}},
+			target: "/v1/alertmanager/chatwork/1", wantStatus: 401},
+		{name: "GET", target: "/v1/alertmanager/ops", wantStatus: 405},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := tc.pipeline
+			if p == nil {
+				p = &fakePipeline{}
+			}
+			env := newEnv(t, p, nil)
+			ct, body := tc.contentType, tc.body
+			if ct == "" {
+				ct = jsonType
+			}
+			if body == "" && !strings.Contains(tc.name, "empty") {
+				body = payload
+			}
+			method := http.MethodPost
+			if tc.name == "GET" {
+				method = http.MethodGet
+			}
+			w := env.do(t, method, tc.target, ct, body, tc.header)
+			if w.Code != tc.wantStatus {
+				t.Fatalf("got %d %s, want %d", w.Code, w.Body, tc.wantStatus)
+			}
+			e := decodeError(t, w)
+			if !strings.Contains(e.Error, tc.wantError) {
+				t.Errorf("got error %q, want it to say %q", e.Error, tc.wantError)
+			}
+			if accepted, _ := env.pipeline.calls(); len(accepted) != 0 {
+				t.Errorf("got %d requests accepted, want none", len(accepted))
+			}
+			switch w.Code {
+			case http.StatusUnauthorized:
+				if w.Header().Get("WWW-Authenticate") == "" {
+					t.Error("401 without WWW-Authenticate")
+				}
+			case http.StatusServiceUnavailable:
+				if got := w.Header().Get("Retry-After"); got != "10" {
+					t.Errorf("got Retry-After %q, want 10", got)
+				}
+			}
+		})
+	}
+}
+
+func TestWebhookBodyLimitWithoutContentLength(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, &fakePipeline{}, nil)
+	req := newRequest(http.MethodPost, "/v1/generic/ops", strings.Repeat("x", 65))
+	req.ContentLength = -1 // chunked: only reading finds out
+	req.Header.Set("Content-Type", "text/plain")
+	w := serve(env.handler, req)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("got %d %s, want 413", w.Code, w.Body)
+	}
+	if accepted, _ := env.pipeline.calls(); len(accepted) != 0 {
+		t.Errorf("got %d requests accepted, want none", len(accepted))
+	}
+}
+
+func TestWebhookAuthPasses(t *testing.T) {
+	t.Parallel()
+	mac := hmac.New(sha256.New, []byte("hmac-key"))
+	mac.Write([]byte(payload))
+	sig := hex.EncodeToString(mac.Sum(nil))
+	p := &fakePipeline{
+		global: auth.Config{Bearer: secret.New("global")},
+		routes: map[string]*auth.Config{
+			"ops":     nil,
+			"secure":  {Bearer: secret.New("route-token")},
+			"grafana": {GrafanaHMAC: &auth.GrafanaHMAC{Secret: secret.New("hmac-key")}},
+		},
+	}
+	cases := []struct {
+		name   string
+		target string
+		header http.Header
+	}{
+		{name: "global token on a route without its own", target: "/v1/alertmanager/ops", header: http.Header{"Authorization": {"Bearer global"}}},
+		{name: "route's own token", target: "/v1/alertmanager/secure", header: http.Header{"Authorization": {"Bearer route-token"}}},
+		{name: "Grafana signature of the body", target: "/v1/grafana/grafana", header: http.Header{"X-Grafana-Alerting-Signature": {sig}}},
+		{name: "global token on a direct target", target: "/v1/grafana/chatwork/1", header: http.Header{"Authorization": {"Bearer global"}}},
+	}
+	env := newEnv(t, p, nil)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := env.do(t, http.MethodPost, tc.target, jsonType, payload, tc.header)
+			if w.Code != http.StatusAccepted {
+				t.Fatalf("got %d %s, want 202", w.Code, w.Body)
+			}
+		})
+	}
+	accepted, _ := env.pipeline.calls()
+	for _, req := range accepted {
+		for _, h := range []string{"Authorization", "X-Grafana-Alerting-Signature"} {
+			if req.Header.Get(h) != "" {
+				t.Errorf("credential header %s passed on to the pipeline", h)
+			}
+		}
+	}
+}
+
+func TestChatMessengerUsers(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		query string
+		want  []string
+	}{
+		{name: "comma-separated", query: "?users=a@x.com,b@x.com", want: []string{"a@x.com", "b@x.com"}},
+		{name: "trimmed", query: "?users=%20a@x.com%20,%20b@x.com", want: []string{"a@x.com", "b@x.com"}},
+		{name: "empty entries dropped", query: "?users=,a@x.com,,b@x.com,", want: []string{"a@x.com", "b@x.com"}},
+		{name: "repeated parameter", query: "?users=a@x.com&users=b@x.com,c@x.com", want: []string{"a@x.com", "b@x.com", "c@x.com"}},
+		{name: "order kept", query: "?users=z@x.com,a@x.com", want: []string{"z@x.com", "a@x.com"}},
+		{name: "only commas", query: "?users=,,", want: nil},
+		{name: "none", query: "", want: nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := newEnv(t, &fakePipeline{}, nil)
+			w := env.do(t, http.MethodPost, "/v1/generic/chatmessenger/ops-room"+tc.query, "text/plain", "disk full", nil)
+			if w.Code != http.StatusAccepted {
+				t.Fatalf("got %d %s, want 202", w.Code, w.Body)
+			}
+			accepted, _ := env.pipeline.calls()
+			d := accepted[0].Direct
+			if d == nil || d.Panel != "ops-room" {
+				t.Fatalf("got direct %+v, want panel ops-room", d)
+			}
+			if !reflect.DeepEqual(d.Users, tc.want) {
+				t.Errorf("got users %q, want %q", d.Users, tc.want)
+			}
+		})
+	}
+}
+
+func TestPreviewRendersAndEnqueuesNothing(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		target string
+		want   intake.Request
+	}{
+		{name: "route", target: "/v1/preview/alertmanager/ops", want: intake.Request{Source: "alertmanager", Route: "ops"}},
+		{name: "chatwork", target: "/v1/preview/grafana/chatwork/99", want: intake.Request{Source: "grafana",
+			Direct: &intake.Direct{Sender: "chatwork", Room: "99"}}},
+		{name: "chatmessenger", target: "/v1/preview/generic/chatmessenger/messenger?users=a@x.com", want: intake.Request{Source: "generic",
+			Direct: &intake.Direct{Sender: "chatmessenger", Panel: "messenger", Users: []string{"a@x.com"}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := newEnv(t, &fakePipeline{}, nil)
+			w := env.do(t, http.MethodPost, tc.target, jsonType, payload, nil)
+			if w.Code != http.StatusOK {
+				t.Fatalf("got %d %s, want 200", w.Code, w.Body)
+			}
+			var got preview
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Messages) != 1 || got.Messages[0].Body != "[FIRING] "+tc.want.Source {
+				t.Errorf("got messages %+v, want the one rendered message", got.Messages)
+			}
+			accepted, previewed := env.pipeline.calls()
+			if len(accepted) != 0 {
+				t.Errorf("got %d calls to Accept, want none", len(accepted))
+			}
+			if len(previewed) != 1 {
+				t.Fatalf("got %d calls to Preview, want 1", len(previewed))
+			}
+			req := previewed[0]
+			req.Body, req.ContentType, req.Header = nil, "", nil
+			if !reflect.DeepEqual(req, tc.want) {
+				t.Errorf("got %+v, want %+v", req, tc.want)
+			}
+		})
+	}
+}
+
+func TestPreviewNeedsAuth(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, &fakePipeline{}, nil)
+	w := env.do(t, http.MethodPost, "/v1/preview/alertmanager/secure", jsonType, payload, nil)
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("got %d, want 401", w.Code)
+	}
+	if _, previewed := env.pipeline.calls(); len(previewed) != 0 {
+		t.Errorf("got %d calls to Preview, want none", len(previewed))
+	}
+}
