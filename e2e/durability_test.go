@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -27,11 +28,17 @@ func alertPayload(name, status string) []byte {
 			"status": status, "labels": map[string]string{"alertname": name, "severity": "critical", "instance": "db-1"},
 			"annotations": map[string]string{"summary": name + " is on fire"},
 			"startsAt":    now.Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z",
-			"generatorURL": "http://prometheus.example/graph", "fingerprint": fmt.Sprintf("%016x", len(name)*7919+int(name[len(name)-1])),
+			"generatorURL": "http://prometheus.example/graph", "fingerprint": fingerprint(name),
 		}},
 	}
 	b, _ := json.Marshal(p)
 	return b
+}
+
+func fingerprint(name string) string {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(name))
+	return fmt.Sprintf("%016x", h.Sum64())
 }
 
 // sendAll posts n distinct alerts named prefix<i> concurrently and returns
