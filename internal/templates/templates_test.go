@@ -55,6 +55,7 @@ func TestRenderCustomTemplate(t *testing.T) {
 		"wrap.tmpl":  `Paged: {{ template "text.alertmanager" . }}`,
 		"notes.txt":  `not a template: {{`,
 		"blank.tmpl": "\n  \n",
+		"zero.tmpl":  `missing:{{ .CommonLabels.nope }}{{ (index .Alerts 0).Annotations.nope }}.`,
 	})
 	tests := []struct {
 		name, kind, tmpl, want string
@@ -63,6 +64,7 @@ func TestRenderCustomTemplate(t *testing.T) {
 		{"define in a file", delivery.KindChatwork, "ops.chatwork", "[info][title]HighErrorRate on api[/title]chatwork-ops[/info]"},
 		{"helper define", delivery.KindConsole, "ops.title", "HighErrorRate on api"},
 		{"custom calls a built-in", delivery.KindChatMessenger, "wrap", "Paged: [FIRING:1] HighErrorRate (critical)"},
+		{"missing label prints nothing", delivery.KindChatwork, "zero", "missing:."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +78,7 @@ func TestRenderCustomTemplate(t *testing.T) {
 			}
 		})
 	}
-	if got, want := tm.Names(), []string{"ops.chatwork", "ops.title", "short", "wrap"}; !reflect.DeepEqual(got, want) {
+	if got, want := tm.Names(), []string{"ops.chatwork", "ops.title", "short", "wrap", "zero"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	for name, want := range map[string]bool{"short": true, "ops.title": true, "chatwork.alertmanager": true, "ops": false, "blank": false, "notes": false, "nope": false} {
