@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -172,7 +173,8 @@ func routeLabel(s shape, route string) string {
 }
 
 // readBody reads the whole body, at most limit bytes; more is an
-// *http.MaxBytesError (413), none at all is a 400.
+// *http.MaxBytesError (413), none at all or a truncated body is a 400, a
+// client too slow to send it a 408.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
@@ -180,8 +182,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var me *http.MaxBytesError
-		if errors.As(err, &me) {
+		switch {
+		case errors.As(err, &me):
 			return nil, err
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, &statusError{status: http.StatusRequestTimeout, msg: "timed out reading the request body"}
 		}
 		return nil, intake.Errorf(intake.Invalid, "read request body: %v", err)
 	}
