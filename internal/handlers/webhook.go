@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -42,32 +41,37 @@ type preview struct {
 	Messages []intake.Rendered `json:"messages"`
 }
 
+// labels are a webhook's metric labels; both stay unknownLabel until the
+// value is known to be bounded (a known source, a configured route).
+type labels struct {
+	source, route string
+}
+
 // handle returns the handler of one URL shape: it parses the URL, reads the
 // bounded body, checks auth, and calls Accept (202) or, for previews,
 // Preview (200). It counts every webhook by source, route and status.
 func (h *webhooks) handle(s shape, isPreview bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		source, route := unknownLabel, unknownLabel
-		status := h.serve(w, r, s, isPreview, &source, &route)
+		l := labels{source: unknownLabel, route: unknownLabel}
+		status := h.serve(w, r, s, isPreview, &l)
 		if isPreview {
-			route = "preview"
+			l.route = "preview"
 		}
-		h.metrics.received(source, route, status)
+		h.metrics.received(l.source, l.route, status)
 	}
 }
 
-// serve answers one webhook and returns the status it wrote; it sets the
-// metric labels source and route once they are known to be bounded.
-func (h *webhooks) serve(w http.ResponseWriter, r *http.Request, s shape, isPreview bool, source, route *string) int {
+// serve answers one webhook, fills in l and returns the status it wrote.
+func (h *webhooks) serve(w http.ResponseWriter, r *http.Request, s shape, isPreview bool, l *labels) int {
 	req, err := parseRequest(r, s)
 	if err != nil {
 		return h.errs.write(w, r, err)
 	}
-	*source = req.Source
+	l.source = req.Source
 	cfg, routeErr := h.pipeline.Auth(req.Route)
 	switch {
 	case routeErr == nil:
-		*route = routeLabel(s, req.Route)
+		l.route = routeLabel(s, req.Route)
 	case req.Route != "" && isNotFound(routeErr):
 		// An unknown route is answered 404 only after the global auth
 		// passed, so that clients without credentials cannot probe
@@ -173,8 +177,8 @@ func routeLabel(s shape, route string) string {
 }
 
 // readBody reads the whole body, at most limit bytes; more is an
-// *http.MaxBytesError (413), none at all or a truncated body is a 400, a
-// client too slow to send it a 408.
+// *http.MaxBytesError (413), none at all a 400, and a body that could not
+// be read (cut short, too slow) a 503.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
@@ -182,13 +186,13 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var me *http.MaxBytesError
-		switch {
-		case errors.As(err, &me):
+		if errors.As(err, &me) {
 			return nil, err
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, &statusError{status: http.StatusRequestTimeout, msg: "timed out reading the request body"}
 		}
-		return nil, intake.Errorf(intake.Invalid, "read request body: %v", err)
+		// A body cut short or sent too slowly is a transport failure that
+		// a retry can fix, so it must not be a 4xx (Alertmanager drops
+		// those).
+		return nil, &intake.Error{Code: intake.Unavailable, Msg: "could not read the whole request body; retry", Err: err}
 	}
 	if len(body) == 0 {
 		return nil, intake.Errorf(intake.Invalid, "empty request body: want the webhook payload")

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -316,5 +318,33 @@ func TestPreviewNeedsAuth(t *testing.T) {
 	}
 	if _, previewed := env.pipeline.calls(); len(previewed) != 0 {
 		t.Errorf("got %d calls to Preview, want none", len(previewed))
+	}
+}
+
+// failingReader is a body whose connection breaks after a few bytes.
+type failingReader struct{ sent bool }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.sent {
+		return 0, io.ErrUnexpectedEOF
+	}
+	f.sent = true
+	return copy(p, `{"sta`), nil
+}
+
+func TestWebhookBrokenBodyIsRetryable(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, &fakePipeline{}, nil)
+	req := httptest.NewRequest(http.MethodPost, "/v1/alertmanager/ops", &failingReader{})
+	req.Header.Set("Content-Type", jsonType)
+	w := serve(env.handler, req)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("got %d %s, want 503: Alertmanager retries only 5xx", w.Code, w.Body)
+	}
+	if w.Header().Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	if accepted, _ := env.pipeline.calls(); len(accepted) != 0 {
+		t.Errorf("got %d requests accepted, want none", len(accepted))
 	}
 }
