@@ -49,7 +49,8 @@ const (
 // Deps is what the router needs. Pipeline, Logger and Registerer are
 // required; the rest have defaults or turn their endpoint off.
 type Deps struct {
-	Pipeline    Pipeline
+	Pipeline Pipeline
+	// DeadLetters serves the admin API; nil: the admin API answers 404.
 	DeadLetters DeadLetters
 	// Ready reports readiness for /readyz: nil means ready. Nil: always ready.
 	Ready func(ctx context.Context) error
@@ -63,7 +64,9 @@ type Deps struct {
 	MaxBodyBytes int64
 	// RetryAfter is sent with 503 answers; default DefaultRetryAfter.
 	RetryAfter time.Duration
-	Logger     *zap.Logger
+	// Logger gets one line per request and the 5xx errors.
+	Logger *zap.Logger
+	// Registerer takes the HTTP metrics.
 	Registerer prometheus.Registerer
 	// Gatherer is served on /metrics; nil: the endpoint answers 404.
 	Gatherer prometheus.Gatherer
