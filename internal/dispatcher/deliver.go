@@ -1,0 +1,239 @@
+package dispatcher
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/relayhq/relay/internal/delivery"
+)
+
+// roomPause is how long a rate-limited room waits when the upstream did
+// not say (Chatwork asks for about 10 s).
+const roomPause = 10 * time.Second
+
+// Post outcomes, the values of the outcome label.
+const (
+	outcomeSuccess     = "success"
+	outcomeRetryable   = "retryable"
+	outcomeRateLimited = "rate_limited"
+	outcomePermanent   = "permanent"
+	outcomeDead        = "dead_lettered"
+)
+
+// deliver buries the expired messages among msgs, sends the rest as one
+// post and settles the outcome. It returns only store errors.
+func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Policy, msgs []delivery.Message) error {
+	now := d.opts.Now()
+	var expired, live []delivery.Message
+	for _, m := range msgs {
+		if now.Sub(m.CreatedAt) > d.opts.MaxAge {
+			expired = append(expired, m)
+		} else {
+			live = append(live, m)
+		}
+	}
+	if len(expired) > 0 {
+		answer := fmt.Sprintf("not delivered within %v", d.opts.MaxAge)
+		d.logAttempt(l, expired, outcomeDead, &delivery.Error{Reason: "expired", Answer: answer}, 0)
+		if err := d.bury(ctx, l, expired, "expired", answer); err != nil {
+			return err
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	bodies := make([]string, len(live))
+	for i, m := range live {
+		bodies[i] = m.Body
+	}
+
+	// The post is not cut short by ctx: a stop lets it finish.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
+	start := time.Now()
+	rc, err := sender.Send(sctx, live[0].Dest, strings.Join(bodies, p.Separator))
+	took := time.Since(start)
+	cancel()
+
+	d.metrics.upstreamDuration.WithLabelValues(l.sender).Observe(took.Seconds())
+	d.metrics.coalesced.WithLabelValues(l.sender).Observe(float64(len(live)))
+	if err != nil {
+		return d.settleFailure(ctx, l, p, live, delivery.Classify(err), took)
+	}
+	return d.settleSuccess(ctx, l, p, live, rc, took)
+}
+
+// settleSuccess acks a delivered post and pauses the token when its quota
+// is spent.
+func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, msgs []delivery.Message, rc delivery.Receipt, took time.Duration) error {
+	sctx, cancel := d.settleContext(ctx)
+	defer cancel()
+	d.metrics.posts.WithLabelValues(l.sender, outcomeSuccess).Inc()
+	d.logAttempt(l, msgs, outcomeSuccess, nil, took)
+	if err := d.store.Ack(sctx, ids(msgs)); err != nil {
+		return fmt.Errorf("ack delivered messages: %w", err)
+	}
+	d.metrics.sent.WithLabelValues(l.sender).Add(float64(len(msgs)))
+	if q := rc.Quota; p.TokenKey != "" && q.Known() && q.Remaining == 0 && q.Reset.After(d.opts.Now()) {
+		if err := d.store.Pause(sctx, p.TokenKey, q.Reset); err != nil {
+			return fmt.Errorf("pause spent token: %w", err)
+		}
+	}
+	return nil
+}
+
+// settleFailure decides what follows a failed post: a pause and a retry
+// that uses up no attempt (rate limited), a retry with backoff
+// (retryable), or the dead letters (permanent, or out of attempts).
+func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs []delivery.Message, e *delivery.Error, took time.Duration) error {
+	sctx, cancel := d.settleContext(ctx)
+	defer cancel()
+	now := d.opts.Now()
+	switch e.Class {
+	case delivery.RateLimited:
+		d.metrics.posts.WithLabelValues(l.sender, outcomeRateLimited).Inc()
+		d.metrics.rateLimited.WithLabelValues(l.sender).Inc()
+		d.logAttempt(l, msgs, outcomeRateLimited, e, took)
+		until := e.Until
+		if !until.After(now) {
+			until = now.Add(roomPause)
+			if p.Kind == delivery.KindChatMessenger {
+				until = now.Add(d.backoff(maxAttempts(msgs) + 1))
+			}
+		}
+		if key := pauseKey(l, p, e); key != "" {
+			if err := d.store.Pause(sctx, key, until); err != nil {
+				return fmt.Errorf("pause rate-limited key: %w", err)
+			}
+		}
+		return d.retry(sctx, l, msgs, until, false, e)
+	case delivery.Permanent:
+		d.metrics.posts.WithLabelValues(l.sender, outcomePermanent).Inc()
+		d.logAttempt(l, msgs, outcomePermanent, e, took)
+		return d.bury(ctx, l, msgs, e.Reason, e.Answer)
+	}
+	d.metrics.posts.WithLabelValues(l.sender, outcomeRetryable).Inc()
+	d.logAttempt(l, msgs, outcomeRetryable, e, took)
+	var spent, again []delivery.Message
+	for _, m := range msgs {
+		if d.opts.MaxAttempts > 0 && m.Attempts+1 >= d.opts.MaxAttempts {
+			spent = append(spent, m)
+		} else {
+			again = append(again, m)
+		}
+	}
+	if len(spent) > 0 {
+		d.logAttempt(l, spent, outcomeDead, e, 0)
+		if err := d.bury(ctx, l, spent, e.Reason, e.Answer); err != nil {
+			return err
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	return d.retry(sctx, l, again, now.Add(d.backoff(maxAttempts(again)+1)), true, e)
+}
+
+// retry releases msgs to be tried again at `at`.
+func (d *Dispatcher) retry(ctx context.Context, l *lane, msgs []delivery.Message, at time.Time, countAttempt bool, e *delivery.Error) error {
+	if err := d.store.Retry(ctx, ids(msgs), at, countAttempt, e.Reason, e.Answer); err != nil {
+		return fmt.Errorf("release messages for retry: %w", err)
+	}
+	d.metrics.retried.WithLabelValues(l.sender, e.Reason).Add(float64(len(msgs)))
+	return nil
+}
+
+// bury moves msgs to the dead letters; the caller logs why.
+func (d *Dispatcher) bury(ctx context.Context, l *lane, msgs []delivery.Message, reason, answer string) error {
+	sctx, cancel := d.settleContext(ctx)
+	defer cancel()
+	if err := d.store.Bury(sctx, ids(msgs), reason, answer); err != nil {
+		return fmt.Errorf("bury messages: %w", err)
+	}
+	d.metrics.deadLettered.WithLabelValues(l.sender, reason).Add(float64(len(msgs)))
+	return nil
+}
+
+// settleContext bounds the store calls that record an outcome; they run
+// even after a stop, so that a post made is not made again.
+func (d *Dispatcher) settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
+}
+
+// pauseKey is the limiter key a 429 shuts: the token's when the token's
+// quota is spent (or the lane has no room), else the room's.
+func pauseKey(l *lane, p Policy, e *delivery.Error) string {
+	if (e.TokenWide || l.room == "") && p.TokenKey != "" {
+		return p.TokenKey
+	}
+	if l.room != "" {
+		return roomKey(p, l.room)
+	}
+	return ""
+}
+
+// logAttempt logs one delivery attempt. A failure is logged at warn only
+// when the lane's state changes, so a lane that keeps failing the same way
+// does not flood the log; a recovery is logged at info.
+func (d *Dispatcher) logAttempt(l *lane, msgs []delivery.Message, outcome string, e *delivery.Error, took time.Duration) {
+	state, level := outcome, zapcore.DebugLevel
+	fields := []zap.Field{
+		zap.String("lane", l.key),
+		zap.Int64s("message_ids", ids(msgs)),
+		zap.Strings("notification_ids", notificationIDs(msgs)),
+		zap.String("outcome", outcome),
+		zap.Duration("duration", took),
+	}
+	if e != nil {
+		state += "/" + e.Reason
+		fields = append(fields, zap.String("reason", e.Reason), zap.Int("attempts", maxAttempts(msgs)+1))
+		if e.Answer != "" {
+			fields = append(fields, zap.String("answer", e.Answer))
+		}
+		if e.Err != nil {
+			fields = append(fields, zap.NamedError("error", e.Err))
+		}
+		if state != l.state {
+			level = zapcore.WarnLevel
+		}
+	} else if l.state != "" && l.state != outcomeSuccess {
+		level = zapcore.InfoLevel
+	}
+	msg := "delivery " + outcome
+	if outcome == outcomeSuccess && level == zapcore.InfoLevel {
+		msg = "delivery recovered"
+	}
+	l.state = state
+	d.logger.Log(level, msg, fields...)
+}
+
+func ids(msgs []delivery.Message) []int64 {
+	res := make([]int64, len(msgs))
+	for i, m := range msgs {
+		res[i] = m.ID
+	}
+	return res
+}
+
+// notificationIDs returns the distinct notification ids of msgs, in order.
+func notificationIDs(msgs []delivery.Message) []string {
+	var res []string
+	for i, m := range msgs {
+		if i == 0 || m.NotificationID != msgs[i-1].NotificationID {
+			res = append(res, m.NotificationID)
+		}
+	}
+	return res
+}
+
+func maxAttempts(msgs []delivery.Message) int {
+	n := 0
+	for _, m := range msgs {
+		n = max(n, m.Attempts)
+	}
+	return n
+}

@@ -1,0 +1,172 @@
+// Package dispatcher delivers what the outbox holds. It runs one FIFO
+// worker per lane (a destination), claims the lane's next post from the
+// store with the room and token limits taken atomically, folds queued
+// messages into one post when the limiter would make the lane wait, sends
+// it and settles the outcome: done, retried with backoff, paused after a
+// 429, or dead-lettered.
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/outbox"
+)
+
+// Sender posts one message. Senders classify failures as *delivery.Error
+// and never retry or sleep.
+type Sender interface {
+	Send(ctx context.Context, dest delivery.Destination, body string) (delivery.Receipt, error)
+}
+
+// Limit is "Count per Per"; zero means no limit.
+type Limit struct {
+	Count int
+	Per   time.Duration
+}
+
+// Policy is how a sender is paced and how its messages are folded.
+type Policy struct {
+	// Kind is the sender's protocol: delivery.KindChatwork,
+	// KindChatMessenger or KindConsole.
+	Kind string
+	// Room limits posts per room. Its limiter key is Kind+"/room/"+room,
+	// not the sender's name: the limit is the room's, whatever the token.
+	Room Limit
+	// Token limits requests per credential, keyed by TokenKey.
+	Token Limit
+	// TokenKey is the limiter key of the sender's credential.
+	TokenKey string
+	// Margin is added to every limit's window.
+	Margin time.Duration
+	// MaxChars bounds a folded body, as delivery.Len counts it.
+	MaxChars int
+	// Separator goes between folded messages.
+	Separator string
+}
+
+// Senders resolves a destination's sender name. It is consulted for every
+// post, so a config reload takes effect at once.
+type Senders interface {
+	Lookup(name string) (Sender, Policy, bool)
+}
+
+// Store is the part of outbox.Store the dispatcher uses.
+type Store interface {
+	Lanes(ctx context.Context) ([]string, error)
+	Claim(ctx context.Context, req outbox.ClaimRequest) (outbox.Claim, error)
+	Ack(ctx context.Context, ids []int64) error
+	Retry(ctx context.Context, ids []int64, at time.Time, countAttempt bool, reason, answer string) error
+	Bury(ctx context.Context, ids []int64, reason, answer string) error
+	Pause(ctx context.Context, key string, until time.Time) error
+	Stats(ctx context.Context) ([]outbox.Stat, error)
+	Wake() <-chan struct{}
+}
+
+// Options tune a Dispatcher; zero fields take the defaults named.
+type Options struct {
+	// Lease is how long claimed messages are held; it must outlast any
+	// upstream timeout. Default 1m.
+	Lease time.Duration
+	// MaxAge is how old a message may get before it is buried as
+	// "expired" instead of sent. Default 24h.
+	MaxAge time.Duration
+	// MaxAttempts buries a message after that many retryable failures;
+	// 0 means no limit (MaxAge bounds retries).
+	MaxAttempts int
+	// BackoffBase and BackoffMax bound the exponential backoff between
+	// retries. Defaults 1s and 5m.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// SendTimeout bounds one upstream request. Default 30s.
+	SendTimeout time.Duration
+	// PollInterval is how often the lanes are listed besides Store.Wake.
+	// Default 2s.
+	PollInterval time.Duration
+	// Concurrency is the most posts in flight over all lanes. Default 32.
+	Concurrency int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Rand returns a number in [0, 1) for jitter; default math/rand/v2.
+	Rand func() float64
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Lease < 0 || o.MaxAge < 0 || o.MaxAttempts < 0 || o.BackoffBase < 0 || o.BackoffMax < 0 ||
+		o.SendTimeout < 0 || o.PollInterval < 0 || o.Concurrency < 0 {
+		return o, errors.New("options must not be negative")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.Lease, time.Minute)
+	def(&o.MaxAge, 24*time.Hour)
+	def(&o.BackoffBase, time.Second)
+	def(&o.BackoffMax, 5*time.Minute)
+	def(&o.SendTimeout, 30*time.Second)
+	def(&o.PollInterval, 2*time.Second)
+	if o.Concurrency == 0 {
+		o.Concurrency = 32
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	if o.BackoffMax < o.BackoffBase {
+		return o, fmt.Errorf("backoff max %v is below backoff base %v", o.BackoffMax, o.BackoffBase)
+	}
+	if o.Lease <= o.SendTimeout {
+		return o, fmt.Errorf("lease %v must be longer than the send timeout %v", o.Lease, o.SendTimeout)
+	}
+	return o, nil
+}
+
+// Dispatcher delivers the outbox's messages; build it with New and start
+// it with Run.
+type Dispatcher struct {
+	store   Store
+	senders Senders
+	opts    Options
+	logger  *zap.Logger
+	metrics *metrics
+	slots   chan struct{} // one token per post in flight
+	wake    *broadcast
+}
+
+// New returns a Dispatcher. Its metrics are registered on reg.
+func New(store Store, senders Senders, opts Options, logger *zap.Logger, reg prometheus.Registerer) (*Dispatcher, error) {
+	if store == nil || senders == nil {
+		return nil, errors.New("dispatcher: store and senders are required")
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	m, err := newMetrics(reg, newQueueCollector(store, opts.Now))
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	return &Dispatcher{
+		store:   store,
+		senders: senders,
+		opts:    opts,
+		logger:  logger,
+		metrics: m,
+		slots:   make(chan struct{}, opts.Concurrency),
+		wake:    newBroadcast(),
+	}, nil
+}

@@ -1,0 +1,152 @@
+package dispatcher
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/limiter"
+	"github.com/relayhq/relay/internal/outbox"
+)
+
+// lane is the state of one lane's worker.
+type lane struct {
+	key    string
+	sender string // the sender name the lane's messages name
+	room   string // the Chatwork room, if the lane has one
+	// state is the outcome and reason of the last attempt; a failure is
+	// logged at warn only when it differs.
+	state string
+	// storeErrors counts consecutive failed store calls, for backoff.
+	storeErrors int
+}
+
+// newLane parses a lane key as delivery.Destination.Lane writes it:
+// sender[/room/R][/panel/P][?users=...][&sealed]. Sender names and room
+// ids never hold '/', '?' or '&'.
+func newLane(key string) *lane {
+	l := &lane{key: key}
+	end := strings.IndexAny(key, "/?&")
+	if end < 0 {
+		end = len(key)
+	}
+	l.sender = key[:end]
+	if rest, ok := strings.CutPrefix(key[end:], "/room/"); ok {
+		if i := strings.IndexAny(rest, "/?&"); i >= 0 {
+			rest = rest[:i]
+		}
+		l.room = rest
+	}
+	return l
+}
+
+// runLane is one lane's worker: it claims, sends and settles one post at
+// a time, sleeps while the lane must wait, and ends when the lane is empty
+// or held by another worker, or ctx is done. leave tells whether it may
+// end (see Run).
+func (d *Dispatcher) runLane(ctx context.Context, key string, leave func(string, <-chan struct{}) bool) {
+	l := newLane(key)
+	d.metrics.initSender(l.sender)
+	for {
+		woken := d.wake.wait()
+		if !d.acquire(ctx) {
+			leave(key, woken)
+			return
+		}
+		claimed, wait, err := d.step(ctx, l)
+		d.release()
+		switch {
+		case ctx.Err() != nil:
+			leave(key, woken)
+			return
+		case err != nil:
+			l.storeErrors++
+			delay := d.backoff(l.storeErrors)
+			d.logger.Error("lane stalled by the outbox", zap.String("lane", key),
+				zap.Duration("retry_in", delay), zap.Error(err))
+			sleep(ctx, delay, nil)
+		case claimed:
+			l.storeErrors = 0
+		case wait == 0:
+			if leave(key, woken) {
+				return
+			}
+		default:
+			l.storeErrors = 0
+			sleep(ctx, wait, woken)
+		}
+	}
+}
+
+// step claims the lane's next post and, if it got one, delivers it.
+func (d *Dispatcher) step(ctx context.Context, l *lane) (claimed bool, wait time.Duration, err error) {
+	sender, policy, known := d.senders.Lookup(l.sender)
+	if !known {
+		policy = Policy{} // no limits: the messages are only buried
+	}
+	c, err := d.store.Claim(ctx, d.claimRequest(l, policy))
+	if err != nil {
+		return false, 0, fmt.Errorf("claim: %w", err)
+	}
+	if len(c.Messages) == 0 {
+		if c.Wait > 0 {
+			d.metrics.limiterWait.WithLabelValues(l.sender).Observe(c.Wait.Seconds())
+		}
+		return false, c.Wait, nil
+	}
+	if !known {
+		answer := "no sender named " + l.sender
+		d.logAttempt(l, c.Messages, outcomeDead, &delivery.Error{Reason: "unknown_sender", Answer: answer}, 0)
+		return true, 0, d.bury(ctx, l, c.Messages, "unknown_sender", answer)
+	}
+	return true, 0, d.deliver(ctx, l, sender, policy, c.Messages)
+}
+
+// claimRequest asks for the lane's next post under the policy's limits.
+func (d *Dispatcher) claimRequest(l *lane, p Policy) outbox.ClaimRequest {
+	var rules []limiter.Rule
+	if p.Room.Count > 0 && l.room != "" {
+		rules = append(rules, limiter.Rule{Key: roomKey(p, l.room), Limit: p.Room.Count, Window: p.Room.Per})
+	}
+	if p.Token.Count > 0 && p.TokenKey != "" {
+		rules = append(rules, limiter.Rule{Key: p.TokenKey, Limit: p.Token.Count, Window: p.Token.Per})
+	}
+	return outbox.ClaimRequest{
+		Lane:         l.key,
+		Rules:        rules,
+		Margin:       p.Margin,
+		MaxChars:     p.MaxChars,
+		SeparatorLen: delivery.Len(p.Separator),
+		Lease:        d.opts.Lease,
+	}
+}
+
+// roomKey is the limiter key of a room: the room's, whatever the sender.
+func roomKey(p Policy, room string) string { return p.Kind + "/room/" + room }
+
+// acquire takes a slot for one post in flight; false when ctx is done.
+func (d *Dispatcher) acquire(ctx context.Context) bool {
+	select {
+	case d.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (d *Dispatcher) release() { <-d.slots }
+
+// sleep waits for d, ctx or woken (nil: never), whichever comes first.
+func sleep(ctx context.Context, d time.Duration, woken <-chan struct{}) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-woken:
+	}
+}

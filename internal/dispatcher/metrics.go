@@ -1,0 +1,95 @@
+package dispatcher
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the dispatcher's Prometheus metrics, by sender name.
+type metrics struct {
+	sent             *prometheus.CounterVec
+	posts            *prometheus.CounterVec
+	retried          *prometheus.CounterVec
+	deadLettered     *prometheus.CounterVec
+	upstreamDuration *prometheus.HistogramVec
+	limiterWait      *prometheus.HistogramVec
+	rateLimited      *prometheus.CounterVec
+	coalesced        *prometheus.HistogramVec
+
+	mu   sync.Mutex
+	seen map[string]bool // senders whose label values exist
+}
+
+func newMetrics(reg prometheus.Registerer, queue prometheus.Collector) (*metrics, error) {
+	sender := []string{"sender"}
+	m := &metrics{
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_messages_sent_total",
+			Help: "Messages delivered, counting each message folded into a post.",
+		}, sender),
+		posts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_posts_total",
+			Help: "Upstream post requests by outcome: success, retryable, rate_limited, permanent.",
+		}, []string{"sender", "outcome"}),
+		retried: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_messages_retried_total",
+			Help: "Messages released to be tried again, by reason.",
+		}, []string{"sender", "reason"}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_messages_dead_lettered_total",
+			Help: "Messages moved to the dead letters, by reason.",
+		}, []string{"sender", "reason"}),
+		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "relay_upstream_request_duration_seconds",
+			Help:    "Duration of upstream post requests.",
+			Buckets: prometheus.DefBuckets,
+		}, sender),
+		limiterWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "relay_limiter_wait_seconds",
+			Help:    "How long a lane was told to wait before its next post (limits, pauses, backoff).",
+			Buckets: []float64{0.1, 0.5, 1, 2, 5, 10, 30, 60, 300},
+		}, sender),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_upstream_rate_limited_total",
+			Help: "Upstream answers that said the rate limit was hit (HTTP 429, Chat&Messenger 491).",
+		}, sender),
+		coalesced: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "relay_coalesced_messages",
+			Help:    "Messages per upstream post.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500},
+		}, sender),
+		seen: map[string]bool{},
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.sent, m.posts, m.retried, m.deadLettered,
+		m.upstreamDuration, m.limiterWait, m.rateLimited, m.coalesced, queue} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// initSender creates the label values a sender will have at zero, so that
+// rates and alerts see them before the first event.
+func (m *metrics) initSender(sender string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen[sender] {
+		return
+	}
+	m.seen[sender] = true
+	m.sent.WithLabelValues(sender)
+	for _, o := range []string{outcomeSuccess, outcomeRetryable, outcomeRateLimited, outcomePermanent} {
+		m.posts.WithLabelValues(sender, o)
+	}
+	m.deadLettered.WithLabelValues(sender, "expired")
+	m.rateLimited.WithLabelValues(sender)
+	m.upstreamDuration.WithLabelValues(sender)
+	m.limiterWait.WithLabelValues(sender)
+	m.coalesced.WithLabelValues(sender)
+}

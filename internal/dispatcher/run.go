@@ -1,0 +1,101 @@
+package dispatcher
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Run delivers until ctx is done. Then it claims nothing more, lets the
+// posts in flight finish (each bounded by SendTimeout), and returns nil.
+// What is not delivered stays in the store for the next start.
+//
+// A supervisor lists the store's lanes at start, on every Store.Wake and
+// every PollInterval, and starts one worker per lane that has none.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	var (
+		mu      sync.Mutex
+		running = map[string]bool{}
+		wg      sync.WaitGroup
+	)
+	// leave ends a lane's worker unless a wake came since woken was
+	// handed out: then something may have been enqueued after the
+	// worker's last claim, and the supervisor, seeing the lane taken,
+	// would not start another worker for it.
+	leave := func(lane string, woken <-chan struct{}) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case <-woken:
+			if ctx.Err() == nil {
+				return false
+			}
+		default:
+		}
+		delete(running, lane)
+		return true
+	}
+	start := func() {
+		lanes, err := d.store.Lanes(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.logger.Error("listing lanes", zap.Error(err))
+			}
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, lane := range lanes {
+			if running[lane] || ctx.Err() != nil {
+				continue
+			}
+			running[lane] = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.runLane(ctx, lane, leave)
+			}()
+		}
+	}
+
+	poll := time.NewTicker(d.opts.PollInterval)
+	defer poll.Stop()
+	for {
+		start()
+		select {
+		case <-ctx.Done():
+			d.wake.signal()
+			wg.Wait()
+			return nil
+		case <-d.store.Wake():
+			d.wake.signal()
+		case <-poll.C:
+		}
+	}
+}
+
+// broadcast wakes every goroutine waiting on the channel it last handed
+// out. Store.Wake is one channel: a lane that read it would steal the
+// signal from the supervisor and the other lanes.
+type broadcast struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newBroadcast() *broadcast { return &broadcast{ch: make(chan struct{})} }
+
+// wait returns a channel that is closed by the next signal.
+func (b *broadcast) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ch
+}
+
+func (b *broadcast) signal() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.ch)
+	b.ch = make(chan struct{})
+}
