@@ -82,31 +82,34 @@ func (a *admin) requeue(w http.ResponseWriter, r *http.Request) {
 }
 
 // requireToken lets a request through only with "Authorization: Bearer
-// <token>". With no token configured the admin API is closed (403).
-func requireToken(token secret.Secret, e *errorWriter) func(http.Handler) http.Handler {
+// <token>". With no token configured, closed is answered 403 and otherwise
+// every request is let through.
+func requireToken(token secret.Secret, closed bool, e *errorWriter) func(http.Handler) http.Handler {
 	cfg := auth.Config{Bearer: token}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !token.IsSet() {
+			switch {
+			case !token.IsSet() && closed:
 				e.write(w, r, &statusError{status: http.StatusForbidden,
 					msg: "the admin API is disabled: set RELAY_ADMIN_TOKEN to enable it"})
 				return
-			}
-			if !isBearer(r) {
-				e.write(w, r, &auth.Error{Reason: "the admin API wants Authorization: Bearer <RELAY_ADMIN_TOKEN>"})
+			case !token.IsSet():
+			case !isBearer(r):
+				e.write(w, r, &auth.Error{Reason: "want Authorization: Bearer <RELAY_ADMIN_TOKEN>"})
 				return
-			}
-			if err := auth.Check(cfg, r, nil, time.Time{}); err != nil {
-				e.write(w, r, err)
-				return
+			default:
+				if err := auth.Check(cfg, r, nil, time.Time{}); err != nil {
+					e.write(w, r, err)
+					return
+				}
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
 }
 
-// isBearer reports whether r carries a bearer token (the admin API takes
-// no basic auth).
+// isBearer reports whether r carries a bearer token (the admin endpoints
+// take no basic auth).
 func isBearer(r *http.Request) bool {
 	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	return strings.EqualFold(scheme, "Bearer")

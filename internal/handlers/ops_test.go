@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/relayhq/relay/internal/secret"
 )
 
 func TestHealthz(t *testing.T) {
@@ -58,6 +60,8 @@ func TestReload(t *testing.T) {
 	cases := []struct {
 		name       string
 		method     string
+		token      string // the relay's admin token; empty = not set
+		header     http.Header
 		err        error
 		wantStatus int
 		wantCalls  int
@@ -67,15 +71,21 @@ func TestReload(t *testing.T) {
 		{name: "bad routes file", method: http.MethodPost, err: errors.New("routes.yaml:12: unknown sender \"cw\""),
 			wantStatus: 500, wantCalls: 1, wantBody: `reload failed: routes.yaml:12: unknown sender \"cw\"`},
 		{name: "GET is not allowed", method: http.MethodGet, wantStatus: 405, wantCalls: 0},
+		{name: "admin token set and sent", method: http.MethodPost, token: adminToken, header: adminHeader,
+			wantStatus: 200, wantCalls: 1, wantBody: "reloaded"},
+		{name: "admin token set, not sent", method: http.MethodPost, token: adminToken, wantStatus: 401, wantCalls: 0},
+		{name: "admin token set, wrong one sent", method: http.MethodPost, token: adminToken,
+			header: http.Header{"Authorization": {"Bearer guess"}}, wantStatus: 401, wantCalls: 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			calls := 0
 			env := newEnv(t, &fakePipeline{}, func(d *Deps) {
+				d.AdminToken = secret.New(tc.token)
 				d.Reload = func(context.Context) error { calls++; return tc.err }
 			})
-			w := env.do(t, tc.method, "/-/reload", "", "", nil)
+			w := env.do(t, tc.method, "/-/reload", "", "", tc.header)
 			if w.Code != tc.wantStatus {
 				t.Fatalf("got %d %s, want %d", w.Code, w.Body, tc.wantStatus)
 			}

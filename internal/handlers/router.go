@@ -54,8 +54,8 @@ type Deps struct {
 	DeadLetters DeadLetters
 	// Ready reports readiness for /readyz: nil means ready. Nil: always ready.
 	Ready func(ctx context.Context) error
-	// Reload reloads the routes file and templates (POST /-/reload). Nil:
-	// the endpoint answers 404.
+	// Reload reloads the routes file and templates (POST /-/reload), which
+	// needs the admin token when one is set. Nil: the endpoint answers 404.
 	Reload func(ctx context.Context) error
 	// AdminToken guards the admin API as "Authorization: Bearer <token>".
 	// Unset, the admin API answers 403.
@@ -81,7 +81,7 @@ type Deps struct {
 //	POST /v1/{source}/chatmessenger/{panel}    webhook for Chat&Messenger (?users=a,b&template=)
 //	POST /v1/preview/{source}/...              the same three, rendered but not enqueued
 //	GET  /healthz, /readyz, /metrics
-//	POST /-/reload
+//	POST /-/reload                             admin token, if set
 //	GET  /api/v1/deadletters?limit=N           admin token
 //	POST /api/v1/deadletters/requeue {"ids":[]} admin token
 func NewRouter(d Deps) (http.Handler, error) {
@@ -128,7 +128,9 @@ func NewRouter(d Deps) (http.Handler, error) {
 	r.Get("/healthz", ops.healthz)
 	r.Get("/readyz", ops.readyz)
 	if d.Reload != nil {
-		r.Post("/-/reload", ops.reloadConfig)
+		// Open without an admin token, as Prometheus's is, so that config
+		// reloaders work out of the box; with one, it needs the token.
+		r.With(requireToken(d.AdminToken, false, e)).Post("/-/reload", ops.reloadConfig)
 	}
 	if d.Gatherer != nil {
 		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
@@ -137,7 +139,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.DeadLetters != nil {
 		adm := &admin{store: d.DeadLetters, errs: e}
 		r.Route("/api/v1", func(r chi.Router) {
-			r.Use(requireToken(d.AdminToken, e))
+			r.Use(requireToken(d.AdminToken, true, e))
 			r.Get("/deadletters", adm.list)
 			r.Post("/deadletters/requeue", adm.requeue)
 		})
