@@ -1,0 +1,107 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/relayhq/relay/internal/outbox"
+)
+
+// Lanes lists the lanes that hold queued messages, sorted.
+func (s *Store) Lanes(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT lane FROM messages ORDER BY lane`)
+	if err != nil {
+		return nil, fmt.Errorf("list lanes: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var lanes []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return nil, fmt.Errorf("list lanes: %w", err)
+		}
+		lanes = append(lanes, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list lanes: %w", err)
+	}
+	return lanes, nil
+}
+
+// Stats reports queue depth and oldest message per sender, sorted by sender.
+func (s *Store) Stats(ctx context.Context) ([]outbox.Stat, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT sender, COUNT(*), MIN(created_at)
+		FROM messages GROUP BY sender ORDER BY sender`)
+	if err != nil {
+		return nil, fmt.Errorf("read stats: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var stats []outbox.Stat
+	for rows.Next() {
+		var (
+			st     outbox.Stat
+			oldest int64
+		)
+		if err := rows.Scan(&st.Sender, &st.Depth, &oldest); err != nil {
+			return nil, fmt.Errorf("read stats: %w", err)
+		}
+		st.Oldest = time.UnixMilli(oldest)
+		stats = append(stats, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read stats: %w", err)
+	}
+	return stats, nil
+}
+
+// pingPad is larger than a page, so Ping needs free pages as an Enqueue does.
+const pingPad = 8192
+
+// Ping checks that the store can write: it commits (synced) a row that
+// needs new pages, and deletes it in the same transaction.
+func (s *Store) Ping(ctx context.Context) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO heartbeat (at, pad) VALUES (?, zeroblob(?))`,
+			s.now().UnixMilli(), pingPad); err != nil {
+			return fmt.Errorf("write heartbeat: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM heartbeat`); err != nil {
+			return fmt.Errorf("delete heartbeat: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ping outbox: %w", err)
+	}
+	return nil
+}
+
+// sweeper deletes expired dedup keys every SweepEvery until Close.
+func (s *Store) sweeper() {
+	defer s.done.Done()
+	t := time.NewTicker(s.opts.SweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			if _, err := s.sweep(context.Background()); err != nil {
+				s.log.Warn("sweep expired dedup keys", zap.Error(err))
+			}
+		}
+	}
+}
+
+// sweep deletes expired dedup keys and returns how many.
+func (s *Store) sweep(ctx context.Context) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM dedup WHERE expires_at <= ?`, s.now().UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("sweep dedup: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/outbox"
+)
+
+// Claim leases the next post of a lane, as outbox.Claim describes: nothing
+// while another lease on the lane is unexpired; a Wait while the head is
+// backing off or the limiter has no slot; else one slot in every rule and
+// the head, folded with the messages behind it when more are queued than
+// the rules have slots free.
+func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) (outbox.Claim, error) {
+	// The limiter is in memory: one claim at a time keeps "take a slot"
+	// and "lease the messages" together.
+	s.claimMu.Lock()
+	defer s.claimMu.Unlock()
+	var c outbox.Claim
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = s.claim(ctx, tx, req)
+		return err
+	})
+	if err != nil {
+		return outbox.Claim{}, fmt.Errorf("claim lane %s: %w", req.Lane, err)
+	}
+	return c, nil
+}
+
+func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) (outbox.Claim, error) {
+	now := s.now()
+	ms := now.UnixMilli()
+
+	var held int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE lane = ? AND claimed_until > ?`,
+		req.Lane, ms).Scan(&held)
+	if err != nil {
+		return outbox.Claim{}, fmt.Errorf("check leases: %w", err)
+	}
+	if held > 0 {
+		return outbox.Claim{}, nil
+	}
+	var headAvailable int64
+	err = tx.QueryRowContext(ctx, `SELECT available_at FROM messages WHERE lane = ? ORDER BY id LIMIT 1`,
+		req.Lane).Scan(&headAvailable)
+	if errors.Is(err, sql.ErrNoRows) {
+		return outbox.Claim{}, nil
+	}
+	if err != nil {
+		return outbox.Claim{}, fmt.Errorf("read lane head: %w", err)
+	}
+	if headAvailable > ms {
+		return outbox.Claim{Wait: time.UnixMilli(headAvailable).Sub(now)}, nil
+	}
+	var queued int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE lane = ?`, req.Lane).Scan(&queued); err != nil {
+		return outbox.Claim{}, fmt.Errorf("count lane: %w", err)
+	}
+	free := s.limiter.Free(now, req.Margin, req.Rules)
+	if wait, ok := s.limiter.Take(now, req.Margin, req.Rules); !ok {
+		return outbox.Claim{Wait: wait}, nil
+	}
+	// The slot is taken: it counts even if what follows fails.
+	fold := queued > free
+	msgs, err := pick(ctx, tx, req, ms, fold)
+	if err != nil {
+		return outbox.Claim{}, err
+	}
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	in, args := inList(ids)
+	args = append([]any{millis(now.Add(req.Lease))}, args...)
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET claimed_until = ? WHERE id IN `+in, args...); err != nil {
+		return outbox.Claim{}, fmt.Errorf("lease messages: %w", err)
+	}
+	return outbox.Claim{Messages: msgs}, nil
+}
+
+// pick reads the head of the lane and, if fold, the available messages
+// behind it that fit in req.MaxChars with separators.
+func pick(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest, ms int64, fold bool) ([]delivery.Message, error) {
+	query := `SELECT ` + messageColumns + `, available_at FROM messages WHERE lane = ? ORDER BY id`
+	if !fold {
+		query += ` LIMIT 1`
+	}
+	// When folding, reading stops at the first message that does not fit.
+	rows, err := tx.QueryContext(ctx, query, req.Lane)
+	if err != nil {
+		return nil, fmt.Errorf("read lane: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var (
+		msgs  []delivery.Message
+		chars int
+	)
+	for rows.Next() {
+		var available int64
+		m, err := scanMessage(rows, &available)
+		if err != nil {
+			return nil, fmt.Errorf("read lane: %w", err)
+		}
+		n := delivery.Len(m.Body)
+		if len(msgs) > 0 {
+			n += req.SeparatorLen
+			if available > ms || chars+n > req.MaxChars {
+				break
+			}
+		}
+		msgs = append(msgs, m)
+		chars += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read lane: %w", err)
+	}
+	if len(msgs) == 0 {
+		return nil, errors.New("read lane: head vanished")
+	}
+	return msgs, nil
+}

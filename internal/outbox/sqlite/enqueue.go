@@ -1,0 +1,207 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/relayhq/relay/internal/outbox"
+)
+
+// maxGroup bounds how many waiting batches one group commit takes.
+const maxGroup = 256
+
+// request is one Enqueue call waiting for the writer.
+type request struct {
+	ctx    context.Context
+	batch  outbox.Batch
+	answer chan answer // buffered(1): the writer never blocks on it
+}
+
+type answer struct {
+	res outbox.EnqueueResult
+	err error
+}
+
+// Enqueue commits the batch durably before it returns: the writer
+// goroutine commits it, with whatever other batches are waiting, in one
+// synced transaction. A batch is all or nothing, whatever happens to the
+// others in its group.
+func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResult, error) {
+	r := &request{ctx: ctx, batch: b, answer: make(chan answer, 1)}
+	select {
+	case s.enqueue <- r:
+	case <-s.quit:
+		return outbox.EnqueueResult{}, ErrClosed
+	case <-ctx.Done():
+		return outbox.EnqueueResult{}, fmt.Errorf("enqueue: %w", ctx.Err())
+	}
+	// Once handed over, wait for the answer even if ctx ends: the batch
+	// may be committing, and Enqueue must not say "failed" about a batch
+	// that is stored. The writer answers every request it takes.
+	a := <-r.answer
+	if a.err == nil && len(a.res.IDs) > 0 {
+		s.signal()
+	}
+	return a.res, a.err
+}
+
+// writer takes waiting Enqueue requests in groups and commits each group.
+func (s *Store) writer() {
+	defer s.done.Done()
+	for {
+		var group []*request
+		select {
+		case r := <-s.enqueue:
+			group = append(group, r)
+		case <-s.quit:
+			return
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case r := <-s.enqueue:
+				group = append(group, r)
+			default:
+				break more
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup writes each request's batch under its own savepoint, commits
+// once, and answers every request.
+func (s *Store) commitGroup(group []*request) {
+	answers := make([]answer, len(group))
+	err := s.inTx(context.Background(), func(tx *sql.Tx) error {
+		g := groupState{now: s.now(), seen: map[string]string{}}
+		for i, r := range group {
+			answers[i] = s.enqueueOne(tx, &g, r)
+		}
+		return nil
+	})
+	if err != nil {
+		err = fmt.Errorf("enqueue: %w", err)
+		s.log.Error("outbox group commit failed", zap.Int("batches", len(group)), zap.Error(err))
+	}
+	var added int64
+	for i, r := range group {
+		if err != nil && answers[i].err == nil {
+			answers[i] = answer{err: err}
+		}
+		added += int64(len(answers[i].res.IDs))
+		r.answer <- answers[i]
+	}
+	s.queued.Add(added)
+}
+
+// groupState is what one group commit knows beyond the database.
+type groupState struct {
+	now   time.Time
+	seen  map[string]string // DedupKeys written in this group -> NotificationID
+	added int               // messages written in this group
+}
+
+// enqueueOne writes one batch under a savepoint, or rolls it back.
+func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r *request) answer {
+	b := r.batch
+	if err := r.ctx.Err(); err != nil {
+		return answer{err: fmt.Errorf("enqueue: %w", err)}
+	}
+	if b.DedupKey != "" {
+		first, err := s.remembered(tx, g, b.DedupKey)
+		if err != nil {
+			return answer{err: err}
+		}
+		if first != "" {
+			return answer{res: outbox.EnqueueResult{NotificationID: first, Duplicate: true}}
+		}
+	}
+	if limit := s.opts.MaxQueued; limit > 0 && int(s.queued.Load())+g.added+len(b.Messages) > limit {
+		return answer{err: fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)}
+	}
+	if _, err := tx.Exec(`SAVEPOINT batch`); err != nil {
+		return answer{err: fmt.Errorf("enqueue: open savepoint: %w", err)}
+	}
+	ids, err := writeBatch(tx, g.now, s.opts.DedupTTL, b)
+	if err != nil {
+		if _, rerr := tx.Exec(`ROLLBACK TO SAVEPOINT batch`); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("roll back batch: %w", rerr))
+		}
+	}
+	if _, rerr := tx.Exec(`RELEASE SAVEPOINT batch`); rerr != nil && err == nil {
+		err = fmt.Errorf("release savepoint: %w", rerr)
+	}
+	if err != nil {
+		return answer{err: fmt.Errorf("enqueue: %w", err)}
+	}
+	if b.DedupKey != "" {
+		g.seen[b.DedupKey] = b.NotificationID
+	}
+	g.added += len(ids)
+	return answer{res: outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}}
+}
+
+// remembered returns the NotificationID of an unexpired batch with key,
+// written earlier in this group or committed before, or "".
+func (s *Store) remembered(tx *sql.Tx, g *groupState, key string) (string, error) {
+	if id, ok := g.seen[key]; ok {
+		return id, nil
+	}
+	var id string
+	err := tx.QueryRow(`SELECT notification_id FROM dedup WHERE key = ? AND expires_at > ?`,
+		key, g.now.UnixMilli()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("enqueue: look up dedup key: %w", err)
+	}
+	return id, nil
+}
+
+// writeBatch inserts the batch's messages and remembers its dedup key for
+// dedupTTL.
+func writeBatch(tx *sql.Tx, now time.Time, dedupTTL time.Duration, b outbox.Batch) ([]int64, error) {
+	ms := now.UnixMilli()
+	ids := make([]int64, 0, len(b.Messages))
+	for _, m := range b.Messages {
+		dest, err := json.Marshal(m.Dest)
+		if err != nil {
+			return nil, fmt.Errorf("encode destination: %w", err)
+		}
+		created := ms
+		if !m.CreatedAt.IsZero() {
+			created = m.CreatedAt.UnixMilli()
+		}
+		nid := m.NotificationID
+		if nid == "" {
+			nid = b.NotificationID
+		}
+		var id int64
+		err = tx.QueryRow(`INSERT INTO messages
+			(lane, sender, destination, body, notification_id, source, route, created_at, available_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body, nid, m.Source, m.Route, created, ms,
+		).Scan(&id)
+		if err != nil {
+			return nil, fmt.Errorf("insert message: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if b.DedupKey != "" {
+		_, err := tx.Exec(`INSERT INTO dedup (key, notification_id, expires_at) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at`,
+			b.DedupKey, b.NotificationID, now.Add(dedupTTL).UnixMilli())
+		if err != nil {
+			return nil, fmt.Errorf("remember dedup key: %w", err)
+		}
+	}
+	return ids, nil
+}

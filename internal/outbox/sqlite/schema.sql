@@ -1,0 +1,96 @@
+-- relay outbox schema, version 1.
+--
+-- The same tables serve the SQLite store and the PostgreSQL store; only the
+-- dialect differs (PostgreSQL: BIGINT GENERATED ALWAYS AS IDENTITY for the
+-- AUTOINCREMENT ids, BIGINT for the INTEGER times, TEXT stays TEXT, and the
+-- JSON column may be JSONB). Every time is Unix milliseconds (UTC).
+--
+-- messages: the queue. One row per rendered message for one destination.
+--   id             FIFO order; AUTOINCREMENT so an id is never reused, even
+--                  after the newest message is deleted (dead letters keep
+--                  their ids).
+--   lane           delivery.Destination.Lane(): messages of one lane are
+--                  delivered one post at a time, in id order.
+--   sender         Destination.Sender, for Stats.
+--   destination    the delivery.Destination as JSON.
+--   body           the rendered message.
+--   notification_id, source, route
+--                  where it came from (the webhook's 202 id, logs, metrics).
+--   created_at     when the webhook was accepted (max age, oldest age).
+--   available_at   not claimable before this (retry backoff).
+--   attempts       failed attempts that used up the retry budget.
+--   claimed_until  lease end of the worker that claimed it; 0 = not claimed.
+--                  Cleared at startup by a store that owns the file.
+--   last_reason, last_answer
+--                  why the last attempt failed and what the upstream said.
+--
+-- dead_letters: messages that will not be delivered without help. The
+--   columns of messages (id is the message's id) plus why it died (reason,
+--   answer) and when (died_at). Requeue moves rows back into messages with
+--   new ids, so they join the end of their lane.
+--
+-- dedup: DedupKeys of accepted batches, remembered until expires_at, so a
+--   webhook sent twice (Alertmanager HA peers) is answered with the first
+--   batch's notification_id and stored once. Expired rows are swept.
+--
+-- heartbeat: scratch table for Ping's real write; it stays empty.
+--
+-- schema_migrations: one row per applied schema version.
+
+CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	applied_at INTEGER NOT NULL
+);
+
+CREATE TABLE messages (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	lane            TEXT    NOT NULL,
+	sender          TEXT    NOT NULL,
+	destination     TEXT    NOT NULL,
+	body            TEXT    NOT NULL,
+	notification_id TEXT    NOT NULL,
+	source          TEXT    NOT NULL,
+	route           TEXT    NOT NULL,
+	created_at      INTEGER NOT NULL,
+	available_at    INTEGER NOT NULL,
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	claimed_until   INTEGER NOT NULL DEFAULT 0,
+	last_reason     TEXT    NOT NULL DEFAULT '',
+	last_answer     TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX messages_lane_id ON messages (lane, id);
+CREATE INDEX messages_sender_created ON messages (sender, created_at);
+
+CREATE TABLE dead_letters (
+	id              INTEGER PRIMARY KEY,
+	lane            TEXT    NOT NULL,
+	sender          TEXT    NOT NULL,
+	destination     TEXT    NOT NULL,
+	body            TEXT    NOT NULL,
+	notification_id TEXT    NOT NULL,
+	source          TEXT    NOT NULL,
+	route           TEXT    NOT NULL,
+	created_at      INTEGER NOT NULL,
+	available_at    INTEGER NOT NULL,
+	attempts        INTEGER NOT NULL,
+	claimed_until   INTEGER NOT NULL,
+	last_reason     TEXT    NOT NULL,
+	last_answer     TEXT    NOT NULL,
+	reason          TEXT    NOT NULL,
+	answer          TEXT    NOT NULL,
+	died_at         INTEGER NOT NULL
+);
+CREATE INDEX dead_letters_died ON dead_letters (died_at, id);
+
+CREATE TABLE dedup (
+	key             TEXT    PRIMARY KEY,
+	notification_id TEXT    NOT NULL,
+	expires_at      INTEGER NOT NULL
+);
+CREATE INDEX dedup_expires ON dedup (expires_at);
+
+CREATE TABLE heartbeat (
+	id  INTEGER PRIMARY KEY,
+	at  INTEGER NOT NULL,
+	pad BLOB
+);

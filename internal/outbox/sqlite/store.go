@@ -1,0 +1,187 @@
+// Package sqlite is relay's default outbox store: one SQLite file (WAL,
+// synchronous=FULL) owned by one relay process. Enqueues from concurrent
+// webhooks are committed together by one writer goroutine (group commit),
+// so durable ingest stays fast under load; the limiter log lives in memory.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/relayhq/relay/internal/limiter"
+	"github.com/relayhq/relay/internal/outbox"
+)
+
+// ErrClosed is returned by Enqueue after Close.
+var ErrClosed = errors.New("outbox is closed")
+
+// Options tune a Store; the zero value is usable.
+type Options struct {
+	// DedupTTL is how long a DedupKey is remembered; default 1h.
+	DedupTTL time.Duration
+	// MaxQueued caps the queued (not dead) messages; 0 = unlimited.
+	// Enqueue returns outbox.ErrFull when a batch would exceed it.
+	MaxQueued int
+	// Limiter is the log Claim takes slots in; nil = a new one.
+	Limiter *limiter.Log
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger defaults to a no-op logger.
+	Logger *zap.Logger
+	// SweepEvery is how often expired dedup keys are deleted; default 1m.
+	SweepEvery time.Duration
+	// MaxPageCount, if > 0, caps the database file at that many pages
+	// (PRAGMA max_page_count): a full disk, for tests.
+	MaxPageCount int
+}
+
+// Store is an outbox.Store on one SQLite file.
+type Store struct {
+	db      *sql.DB
+	opts    Options
+	log     *zap.Logger
+	limiter *limiter.Log
+	now     func() time.Time
+
+	queued  atomic.Int64  // queued (not dead) messages, for MaxQueued
+	claimMu sync.Mutex    // makes limiter.Take and the claim's update one step
+	enqueue chan *request // to the group-commit writer
+	wake    chan struct{}
+
+	quit      chan struct{}
+	done      sync.WaitGroup
+	closeOnce sync.Once
+}
+
+var _ outbox.Store = (*Store)(nil)
+
+// Open opens (creating it and its parent directory if needed) the outbox
+// at path, brings its schema up to date and clears every lease: this
+// process owns the file, so whatever was in flight when it last stopped is
+// sent again (at-least-once).
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.DedupTTL <= 0 {
+		opts.DedupTTL = time.Hour
+	}
+	if opts.SweepEvery <= 0 {
+		opts.SweepEvery = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Limiter == nil {
+		opts.Limiter = limiter.NewLog()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create outbox directory: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(path, opts.MaxPageCount))
+	if err != nil {
+		return nil, fmt.Errorf("open outbox %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and a single
+	// connection means no SQLITE_BUSY between this process's own
+	// transactions. Reads are short.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+
+	s := &Store{
+		db:      db,
+		opts:    opts,
+		log:     opts.Logger,
+		limiter: opts.Limiter,
+		now:     opts.Now,
+		enqueue: make(chan *request),
+		wake:    make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+	}
+	if err := s.init(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open outbox %s: %w", path, err)
+	}
+	s.done.Add(2)
+	go s.writer()
+	go s.sweeper()
+	return s, nil
+}
+
+// dsn builds the connection string with the pragmas every connection needs.
+func dsn(path string, maxPages int) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if maxPages > 0 {
+		q.Add("_pragma", fmt.Sprintf("max_page_count(%d)", maxPages))
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// init migrates the schema, clears leases and counts the queue.
+func (s *Store) init(ctx context.Context) error {
+	if err := migrate(ctx, s.db, s.now()); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE messages SET claimed_until = 0 WHERE claimed_until <> 0`); err != nil {
+		return fmt.Errorf("clear leases: %w", err)
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages`).Scan(&n); err != nil {
+		return fmt.Errorf("count queue: %w", err)
+	}
+	s.queued.Store(n)
+	return nil
+}
+
+// Close stops the writer and the sweeper and closes the database. Enqueue
+// calls waiting for the writer return ErrClosed.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		s.done.Wait()
+		if cerr := s.db.Close(); cerr != nil {
+			err = fmt.Errorf("close outbox: %w", cerr)
+		}
+	})
+	return err
+}
+
+// Wake is signalled after every Enqueue that stored messages and every
+// Requeue, so idle workers look again.
+func (s *Store) Wake() <-chan struct{} { return s.wake }
+
+func (s *Store) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Pause holds a limiter key shut until `until`.
+func (s *Store) Pause(_ context.Context, key string, until time.Time) error {
+	s.limiter.Pause(key, until)
+	return nil
+}
+
+// Queued returns the number of queued (not dead) messages as the store
+// counts them for MaxQueued.
+func (s *Store) Queued() int { return int(s.queued.Load()) }
