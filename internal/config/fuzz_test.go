@@ -1,0 +1,36 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// FuzzParse checks that the routes file loader never panics and that every
+// failure is a located *Error.
+func FuzzParse(f *testing.F) {
+	example, err := os.ReadFile(examplePath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(example)
+	f.Add([]byte("routes:\n  ops:\n    targets: [{sender: chatwork, room: '1', matchers: ['a=~\"x\"']}]\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("senders: {s: {type: chatwork, token_file: f, limits: {margin: 1s}}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse("relay.yml", data, exampleEnv.get, files{"f": "tok"}.read)
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T is not a *config.Error: %v", err, err)
+			}
+			return
+		}
+		if _, err := Build(validEnv(), file); err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Build error %T is not a *config.Error: %v", err, err)
+			}
+		}
+	})
+}
