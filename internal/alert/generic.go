@@ -18,8 +18,18 @@ import (
 // taken from alertname, title, name or event (default "generic"); the status
 // is resolved when status or state says resolved, ok, success, succeeded or
 // passed, else firing; summary and description come from summary, message,
-// text or description. GitLab pipeline events and GitHub workflow_run events
-// are recognised and get labels of their own (see gitlab.go, github.go).
+// text or description; generatorURL from generatorURL, url or link.
+//
+// GitLab pipeline events (X-Gitlab-Event: Pipeline Hook, or object_kind
+// "pipeline") become Kind gitlab_pipeline, with labels alertname
+// "GitLabPipeline", project, ref, pipeline_id, status, user and severity.
+// GitHub workflow_run events (X-GitHub-Event: workflow_run, or a
+// workflow_run object) become Kind github_workflow_run, with labels
+// alertname "GitHubWorkflowRun", repository, workflow, branch, conclusion,
+// action, run_number and severity. Failed runs fire with severity warning,
+// successful ones resolve, and runs still under way fire with severity info
+// so that a route can leave them out with a matcher.
+//
 // Data.Payload holds the decoded object, numbers as json.Number.
 func DecodeGeneric(contentType string, header http.Header, body []byte) (*Data, error) {
 	mt, params, err := mediaType(SourceGeneric, contentType)
@@ -53,10 +63,10 @@ func DecodeGeneric(contentType string, header http.Header, body []byte) (*Data, 
 func decodeGenericObject(body []byte) (jsonObject, error) {
 	// Unmarshalling into an empty struct checks the syntax of the whole
 	// body, trailing data included, without building anything.
-	var obj jsonObject
 	if err := decodeObject(SourceGeneric, "", body, &struct{}{}); err != nil {
 		return nil, err
 	}
+	var obj jsonObject
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&obj); err != nil {
