@@ -70,8 +70,8 @@ func metricsIn(expr string) (used, unknown []string) {
 	return used, unknown
 }
 
-// manifest is one Kubernetes object of deploy/kubernetes.
-type manifest struct {
+// k8sObject is one Kubernetes object of deploy/kubernetes.
+type k8sObject struct {
 	File       string
 	APIVersion string `yaml:"apiVersion"`
 	Kind       string `yaml:"kind"`
@@ -83,7 +83,7 @@ type manifest struct {
 }
 
 // decode decodes the whole object into v.
-func (m manifest) decode(t *testing.T, v any) {
+func (m k8sObject) decode(t *testing.T, v any) {
 	t.Helper()
 	if err := m.node.Decode(v); err != nil {
 		t.Fatalf("%s: decode %s %s: %v", m.File, m.Kind, m.Metadata.Name, err)
@@ -132,15 +132,15 @@ func deployFiles(t *testing.T, exts ...string) []string {
 }
 
 // manifests returns every Kubernetes object under deploy/kubernetes.
-func manifests(t *testing.T) []manifest {
+func manifests(t *testing.T) []k8sObject {
 	t.Helper()
-	var out []manifest
+	var out []k8sObject
 	for _, f := range deployFiles(t, ".yaml", ".yml") {
 		if !strings.HasPrefix(f, filepath.Join(deployDir, "kubernetes")) {
 			continue
 		}
 		for _, doc := range yamlDocuments(t, f) {
-			m := manifest{File: f, node: doc}
+			m := k8sObject{File: f, node: doc}
 			m.decode(t, &m)
 			out = append(out, m)
 		}
@@ -148,10 +148,10 @@ func manifests(t *testing.T) []manifest {
 	return out
 }
 
-// find returns the only object of kind and name, failing the test otherwise.
-func find(t *testing.T, all []manifest, kind, name string) manifest {
+// findObject returns the only object of kind and name, failing the test otherwise.
+func findObject(t *testing.T, all []k8sObject, kind, name string) k8sObject {
 	t.Helper()
-	var found []manifest
+	var found []k8sObject
 	for _, m := range all {
 		if m.Kind == kind && m.Metadata.Name == name {
 			found = append(found, m)
@@ -215,14 +215,14 @@ func TestDeployKustomizationsListEveryManifest(t *testing.T) {
 	}
 }
 
-// podSpec is the part of a Deployment's or StatefulSet's pod these tests read.
-type podSpec struct {
+// k8sPodSpec is the part of a Deployment's or StatefulSet's pod these tests read.
+type k8sPodSpec struct {
 	TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
 	SecurityContext               struct {
 		RunAsNonRoot bool  `yaml:"runAsNonRoot"`
 		RunAsUser    int64 `yaml:"runAsUser"`
 	} `yaml:"securityContext"`
-	Containers []container `yaml:"containers"`
+	Containers []k8sContainer `yaml:"containers"`
 	Volumes    []struct {
 		Name      string `yaml:"name"`
 		ConfigMap *struct {
@@ -231,7 +231,7 @@ type podSpec struct {
 	} `yaml:"volumes"`
 }
 
-type container struct {
+type k8sContainer struct {
 	Name string `yaml:"name"`
 	Env  []struct {
 		Name      string `yaml:"name"`
@@ -243,8 +243,8 @@ type container struct {
 			} `yaml:"secretKeyRef"`
 		} `yaml:"valueFrom"`
 	} `yaml:"env"`
-	LivenessProbe  *probe `yaml:"livenessProbe"`
-	ReadinessProbe *probe `yaml:"readinessProbe"`
+	LivenessProbe  *k8sProbe `yaml:"livenessProbe"`
+	ReadinessProbe *k8sProbe `yaml:"readinessProbe"`
 	Resources      struct {
 		Requests map[string]string `yaml:"requests"`
 		Limits   map[string]string `yaml:"limits"`
@@ -262,14 +262,14 @@ type container struct {
 	} `yaml:"volumeMounts"`
 }
 
-type probe struct {
+type k8sProbe struct {
 	HTTPGet struct {
 		Path string `yaml:"path"`
 	} `yaml:"httpGet"`
 }
 
 // env returns the plain value of the variable name.
-func (c container) env(name string) string {
+func (c k8sContainer) env(name string) string {
 	for _, e := range c.Env {
 		if e.Name == name {
 			return e.Value
@@ -279,7 +279,7 @@ func (c container) env(name string) string {
 }
 
 // mountFor returns the volume mounted at the deepest mount path holding p.
-func (c container) mountFor(p string) (volume, mountPath string) {
+func (c k8sContainer) mountFor(p string) (volume, mountPath string) {
 	for _, m := range c.VolumeMounts {
 		if (p == m.MountPath || strings.HasPrefix(p, strings.TrimSuffix(m.MountPath, "/")+"/")) && len(m.MountPath) > len(mountPath) {
 			volume, mountPath = m.Name, m.MountPath
@@ -288,8 +288,8 @@ func (c container) mountFor(p string) (volume, mountPath string) {
 	return volume, mountPath
 }
 
-// workload is a Deployment or StatefulSet.
-type workload struct {
+// k8sWorkload is a Deployment or StatefulSet.
+type k8sWorkload struct {
 	Spec struct {
 		Replicas int `yaml:"replicas"`
 		Selector struct {
@@ -300,7 +300,7 @@ type workload struct {
 				Labels      map[string]string `yaml:"labels"`
 				Annotations map[string]string `yaml:"annotations"`
 			} `yaml:"metadata"`
-			Spec podSpec `yaml:"spec"`
+			Spec k8sPodSpec `yaml:"spec"`
 		} `yaml:"template"`
 		VolumeClaimTemplates []struct {
 			Metadata struct {
@@ -311,9 +311,9 @@ type workload struct {
 }
 
 // relayContainer decodes m as a workload and returns it with its relay container.
-func relayContainer(t *testing.T, m manifest) (workload, container) {
+func relayContainer(t *testing.T, m k8sObject) (k8sWorkload, k8sContainer) {
 	t.Helper()
-	var w workload
+	var w k8sWorkload
 	m.decode(t, &w)
 	for _, c := range w.Spec.Template.Spec.Containers {
 		if c.Name == "relay" {
@@ -321,11 +321,11 @@ func relayContainer(t *testing.T, m manifest) (workload, container) {
 		}
 	}
 	t.Fatalf("%s: %s %s has no container named relay", m.File, m.Kind, m.Metadata.Name)
-	return w, container{}
+	return w, k8sContainer{}
 }
 
 // secretValues returns the stringData of every Secret, by Secret name.
-func secretValues(t *testing.T, all []manifest) map[string]map[string]string {
+func secretValues(t *testing.T, all []k8sObject) map[string]map[string]string {
 	t.Helper()
 	out := map[string]map[string]string{}
 	for _, m := range all {
@@ -355,7 +355,7 @@ func TestDeployWorkloadsRunRelaySafely(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := find(t, all, tt.kind, "relay")
+			m := findObject(t, all, tt.kind, "relay")
 			w, c := relayContainer(t, m)
 			pod := w.Spec.Template.Spec
 			if !tt.wantReplicas(w.Spec.Replicas) {
@@ -411,7 +411,7 @@ func TestDeployWorkloadsRunRelaySafely(t *testing.T) {
 }
 
 // checkConfigMount checks that RELAY_CONFIG names a key of a mounted ConfigMap.
-func checkConfigMount(t *testing.T, all []manifest, pod podSpec, c container) {
+func checkConfigMount(t *testing.T, all []k8sObject, pod k8sPodSpec, c k8sContainer) {
 	t.Helper()
 	file := c.env("RELAY_CONFIG")
 	vol, dir := c.mountFor(file)
@@ -425,7 +425,7 @@ func checkConfigMount(t *testing.T, all []manifest, pod podSpec, c container) {
 		var cm struct {
 			Data map[string]string `yaml:"data"`
 		}
-		find(t, all, "ConfigMap", v.ConfigMap.Name).decode(t, &cm)
+		findObject(t, all, "ConfigMap", v.ConfigMap.Name).decode(t, &cm)
 		if _, ok := cm.Data[strings.TrimPrefix(file, dir+"/")]; !ok {
 			t.Errorf("RELAY_CONFIG %s: ConfigMap %s has no such key", file, v.ConfigMap.Name)
 		}
@@ -436,7 +436,7 @@ func checkConfigMount(t *testing.T, all []manifest, pod podSpec, c container) {
 
 func TestDeployStatefulSetKeepsOutboxOnItsVolume(t *testing.T) {
 	t.Parallel()
-	m := find(t, manifests(t), "StatefulSet", "relay")
+	m := findObject(t, manifests(t), "StatefulSet", "relay")
 	w, c := relayContainer(t, m)
 	store := c.env("RELAY_STORE")
 	db, ok := strings.CutPrefix(store, "sqlite://")
@@ -459,7 +459,7 @@ func TestDeployStatefulSetKeepsOutboxOnItsVolume(t *testing.T) {
 func TestDeployPostgresReplicasShareADatabaseAndABudget(t *testing.T) {
 	t.Parallel()
 	all := manifests(t)
-	w, c := relayContainer(t, find(t, all, "Deployment", "relay"))
+	w, c := relayContainer(t, findObject(t, all, "Deployment", "relay"))
 	var ref *struct {
 		Name string `yaml:"name"`
 		Key  string `yaml:"key"`
@@ -483,7 +483,7 @@ func TestDeployPostgresReplicasShareADatabaseAndABudget(t *testing.T) {
 			} `yaml:"selector"`
 		} `yaml:"spec"`
 	}
-	find(t, all, "PodDisruptionBudget", "relay").decode(t, &pdb)
+	findObject(t, all, "PodDisruptionBudget", "relay").decode(t, &pdb)
 	if pdb.Spec.MinAvailable < 1 || pdb.Spec.MinAvailable >= w.Spec.Replicas {
 		t.Errorf("PodDisruptionBudget minAvailable %d with %d replicas, want between 1 and replicas-1", pdb.Spec.MinAvailable, w.Spec.Replicas)
 	}
@@ -500,14 +500,14 @@ func TestDeployRoutesFilePassesCheckConfig(t *testing.T) {
 	var cm struct {
 		Data map[string]string `yaml:"data"`
 	}
-	find(t, all, "ConfigMap", "relay-config").decode(t, &cm)
+	findObject(t, all, "ConfigMap", "relay-config").decode(t, &cm)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "relay.yml")
 	if err := os.WriteFile(file, []byte(cm.Data["relay.yml"]), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// The pod's environment, secrets included, with local paths.
-	_, c := relayContainer(t, find(t, all, "StatefulSet", "relay"))
+	_, c := relayContainer(t, findObject(t, all, "StatefulSet", "relay"))
 	secrets := secretValues(t, all)
 	cmd := exec.Command(relayBin, "check-config")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
@@ -658,7 +658,7 @@ func TestDeployUpstreamExamplesUseTheConfiguredRoute(t *testing.T) {
 	var cm struct {
 		Data map[string]string `yaml:"data"`
 	}
-	find(t, manifests(t), "ConfigMap", "relay-config").decode(t, &cm)
+	findObject(t, manifests(t), "ConfigMap", "relay-config").decode(t, &cm)
 	var routes struct {
 		Routes map[string]struct {
 			Auth map[string]any `yaml:"auth"`
