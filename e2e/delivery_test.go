@@ -26,12 +26,13 @@ type fixture struct {
 
 var fixtures = []fixture{
 	{"alertmanager", "alertmanager/firing.json", "application/json", []string{"HighErrorRate", "critical"}},
-	{"grafana", "grafana/unified_firing.json", "application/json", []string{"HighCPU"}},
-	{"grafana", "grafana/legacy_alerting.json", "application/json", []string{"Disk usage"}},
+	{"alertmanager", "alertmanager/multi_firing.json", "application/json", []string{"InstanceDown"}},
+	{"grafana", "grafana/unified_firing.json", "application/json", []string{"High CPU usage"}},
+	{"grafana", "grafana/legacy_alerting.json", "application/json", []string{"/var/lib/postgresql"}},
 	{"generic", "generic/gitlab_pipeline_failed.json", "application/json", []string{"failed"}},
 	{"generic", "generic/github_workflow_run_failure.json", "application/json", []string{"failure"}},
-	{"generic", "generic/plain.json", "application/json", []string{}},
-	{"generic", "generic/message.txt", "text/plain; charset=utf-8", []string{}},
+	{"generic", "generic/plain.json", "application/json", []string{"BackupFailed", "backup-1.prod.example.com"}},
+	{"generic", "generic/message.txt", "text/plain; charset=utf-8", []string{"db-1.prod.example.com", "対応"}},
 }
 
 func startUpstreams(t *testing.T) (*chatworktest.Server, *chatmessengertest.Server) {
