@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,40 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error reveals a secret: %v", err)
 			}
 		})
+	}
+}
+
+func TestParseAnchorsAndMergeKeys(t *testing.T) {
+	t.Parallel()
+	src := `x-page: &page
+  sender: chatwork
+  mentions: {to: [1]}
+`
+	_, err := Parse("relay.yml", []byte(src), vars{}.get, files{}.read)
+	if err == nil || !strings.Contains(err.Error(), "relay.yml:1: x-page: unknown key") {
+		t.Fatalf("got %v, want an unknown top-level key", err)
+	}
+	src = `routes:
+  a:
+    targets:
+      - &page
+        sender: chatwork
+        room: "1"
+        mentions: {to: [1]}
+      - <<: *page
+        room: "2"
+  b:
+    targets: [*page]
+`
+	f, err := Parse("relay.yml", []byte(src), vars{}.get, files{}.read)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	a1 := f.Routes["a"].Targets[1]
+	if a1.Sender != "chatwork" || a1.Room != "2" || !slices.Equal(a1.Mention.To, []string{"1"}) {
+		t.Errorf("merged target = %+v, want chatwork room 2 mentioning 1", a1)
+	}
+	if b0 := f.Routes["b"].Targets[0]; b0.Room != "1" {
+		t.Errorf("aliased target room = %q, want 1", b0.Room)
 	}
 }

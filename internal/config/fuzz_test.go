@@ -16,6 +16,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(example)
 	f.Add([]byte("routes:\n  ops:\n    targets: [{sender: chatwork, room: '1', matchers: ['a=~\"x\"']}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("routes:\n  r:\n    targets:\n      - &t {sender: console, <<: {room: x}}\n      - <<: [*t, *t]\n"))
 	f.Add([]byte("senders: {s: {type: chatwork, token_file: f, limits: {margin: 1s}}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("relay.yml", data, exampleEnv.get, files{"f": "tok"}.read)

@@ -57,11 +57,13 @@ func (p *parser) mentions(at pos, n *yaml.Node, kind string) (Mentions, error) {
 		return m, o.pos("to").errorf("to and toall are Chatwork mentions; a %s target mentions its users", kind)
 	}
 	if kind == delivery.KindChatwork {
-		for _, list := range []string{"to", "allow"} {
-			ids, _ := o.list(list)
-			for _, id := range ids {
+		for _, l := range []struct {
+			key string
+			ids []string
+		}{{"to", m.To}, {"allow", m.Allow}} {
+			for _, id := range l.ids {
 				if !isDigits(id) {
-					return m, o.pos(list).errorf("Chatwork account ids are digits, got %q", id)
+					return m, o.pos(l.key).errorf("Chatwork account ids are digits, got %q", id)
 				}
 			}
 		}

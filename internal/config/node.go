@@ -16,6 +16,7 @@ type object struct {
 	at     pos
 	keys   map[string]*yaml.Node // key -> key node (for lines)
 	values map[string]*yaml.Node
+	merged map[*yaml.Node]bool // mappings merged in, each once
 }
 
 // resolve follows an alias to the node it names.
@@ -47,34 +48,72 @@ func (p pos) index(i int, n *yaml.Node) pos {
 // mapping checks that n is a mapping with only the allowed keys. A null
 // node is an empty mapping. A key that is a literal secret (token where
 // token_env is allowed) gets an error that says what to write instead.
+// Merge keys (<<: *defaults) fill in the keys the mapping does not set.
 func mapping(at pos, n *yaml.Node, allowed ...string) (*object, error) {
+	o := &object{at: at, keys: map[string]*yaml.Node{}, values: map[string]*yaml.Node{}, merged: map[*yaml.Node]bool{}}
+	return o, o.add(n, allowed, 0)
+}
+
+// maxMergeDepth bounds merge keys within merged mappings.
+const maxMergeDepth = 8
+
+// add adds the keys of mapping n to o. depth 0 is the mapping itself,
+// where a repeated key is an error; merged mappings (depth > 0) only fill
+// in keys not yet set.
+func (o *object) add(n *yaml.Node, allowed []string, depth int) error {
 	n = resolve(n)
-	o := &object{at: at, keys: map[string]*yaml.Node{}, values: map[string]*yaml.Node{}}
 	if isNull(n) {
-		return o, nil
+		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, at.errorf("want a mapping, got %s", describe(n))
+		return o.at.errorf("want a mapping, got %s", describe(n))
 	}
+	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), n.Content[i+1]
 		if k == nil || k.Kind != yaml.ScalarNode {
-			return nil, pos{at.file, n.Content[i].Line, at.path}.errorf("want a string key, got %s", describe(k))
+			return pos{o.at.file, n.Content[i].Line, o.at.path}.errorf("want a string key, got %s", describe(k))
 		}
-		kat := at.child(k.Value, k)
+		if k.Tag == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		kat := o.at.child(k.Value, k)
 		if first, dup := o.keys[k.Value]; dup {
-			return nil, kat.errorf("duplicate key (first at line %d)", first.Line)
+			if depth > 0 {
+				continue
+			}
+			return kat.errorf("duplicate key (first at line %d)", first.Line)
 		}
 		if !slices.Contains(allowed, k.Value) {
 			if slices.Contains(allowed, k.Value+"_env") {
-				return nil, kat.errorf("a literal secret is not allowed in the routes file; use %s_env or %s_file", k.Value, k.Value)
+				return kat.errorf("a literal secret is not allowed in the routes file; use %s_env or %s_file", k.Value, k.Value)
 			}
-			return nil, kat.errorf("unknown key (want one of %s)", strings.Join(allowed, ", "))
+			return kat.errorf("unknown key (want one of %s)", strings.Join(allowed, ", "))
 		}
 		o.keys[k.Value] = k
 		o.values[k.Value] = v
 	}
-	return o, nil
+	if len(merges) > 0 && depth >= maxMergeDepth {
+		return o.at.errorf("merge keys nested too deep")
+	}
+	for _, m := range merges {
+		m = resolve(m)
+		items := []*yaml.Node{m}
+		if m != nil && m.Kind == yaml.SequenceNode {
+			items = m.Content
+		}
+		for _, item := range items {
+			if item = resolve(item); o.merged[item] {
+				continue // merging a mapping again changes nothing
+			}
+			o.merged[item] = true
+			if err := o.add(item, allowed, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // has reports whether key is present.
