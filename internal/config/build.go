@@ -83,8 +83,8 @@ func Build(env Env, file *File) (*Config, error) {
 	}
 
 	if file != nil {
-		for name, r := range file.Routes {
-			nr, err := c.route(r)
+		for _, name := range sortedKeys(file.Routes) { // the same first error every time
+			nr, err := c.route(file.Routes[name])
 			if err != nil {
 				return nil, err
 			}

@@ -94,7 +94,7 @@ func (p *parser) target(at pos, n *yaml.Node, senders map[string]*Sender) (*Targ
 	} else if k, ok := builtinKind(t.Sender); ok {
 		t.Kind = k
 	} else {
-		return nil, at.errorf("unknown sender %q", t.Sender)
+		return nil, pos{file: at.file, line: t.at.line, path: at.path}.errorf("unknown sender %q", t.Sender)
 	}
 	if t.Room, err = o.str("room"); err != nil {
 		return nil, err
