@@ -51,7 +51,7 @@ type Env struct {
 	DryRun          bool          `envconfig:"DRY_RUN"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json"`
-	DedupTTL        time.Duration `envconfig:"DEDUP_TTL" default:"1h"`
+	DedupTTL        time.Duration `envconfig:"DEDUP_TTL" default:"5m"`
 	MaxAge          time.Duration `envconfig:"MAX_AGE" default:"24h"`
 	MaxQueued       int           `envconfig:"MAX_QUEUED" default:"1000000"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s"`

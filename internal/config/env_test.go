@@ -33,7 +33,7 @@ func validEnv() Env {
 	return Env{
 		Listen: ":8080", Store: secret.New(DefaultStore), ChatworkAPIURL: DefaultChatworkAPIURL,
 		MaxBodyBytes: 1 << 20, LogLevel: "info", LogFormat: "json",
-		DedupTTL: time.Hour, MaxAge: 24 * time.Hour, MaxQueued: 1000000, ShutdownTimeout: 25 * time.Second,
+		DedupTTL: 5 * time.Minute, MaxAge: 24 * time.Hour, MaxQueued: 1000000, ShutdownTimeout: 25 * time.Second,
 	}
 }
 
