@@ -86,6 +86,7 @@ func (s *Store) commitGroup(group []*request) {
 		}
 		return nil
 	})
+	s.commits.Add(1)
 	if err != nil {
 		err = fmt.Errorf("enqueue: %w", err)
 		s.log.Error("outbox group commit failed", zap.Int("batches", len(group)), zap.Error(err))

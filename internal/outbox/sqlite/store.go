@@ -55,6 +55,7 @@ type Store struct {
 	now     func() time.Time
 
 	queued  atomic.Int64  // queued (not dead) messages, for MaxQueued
+	commits atomic.Int64  // group commits made, for benchmarks
 	claimMu sync.Mutex    // makes limiter.Take and the claim's update one step
 	enqueue chan *request // to the group-commit writer
 	wake    chan struct{}

@@ -249,3 +249,20 @@ func ids(msgs []delivery.Message) []int64 {
 	}
 	return out
 }
+
+func TestEnqueueAfterCloseFails(t *testing.T) {
+	t.Parallel()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "outbox.db"), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := s.Enqueue(t.Context(), batch("1", "a")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Enqueue after Close: err = %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
