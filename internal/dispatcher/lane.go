@@ -3,6 +3,7 @@ package dispatcher
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -107,13 +108,15 @@ func (d *Dispatcher) step(ctx context.Context, l *lane) (claimed bool, wait time
 }
 
 // claimRequest asks for the lane's next post under the policy's limits.
+// A key without a limit still gets a rule that never fills, so that a
+// pause after a 429 holds it shut.
 func (d *Dispatcher) claimRequest(l *lane, p Policy) outbox.ClaimRequest {
 	var rules []limiter.Rule
-	if p.Room.Count > 0 && l.room != "" {
-		rules = append(rules, limiter.Rule{Key: roomKey(p, l.room), Limit: p.Room.Count, Window: p.Room.Per})
+	if l.room != "" && p.Kind != "" {
+		rules = append(rules, rule(roomKey(p, l.room), p.Room))
 	}
-	if p.Token.Count > 0 && p.TokenKey != "" {
-		rules = append(rules, limiter.Rule{Key: p.TokenKey, Limit: p.Token.Count, Window: p.Token.Per})
+	if p.TokenKey != "" {
+		rules = append(rules, rule(p.TokenKey, p.Token))
 	}
 	return outbox.ClaimRequest{
 		Lane:         l.key,
@@ -123,6 +126,15 @@ func (d *Dispatcher) claimRequest(l *lane, p Policy) outbox.ClaimRequest {
 		SeparatorLen: delivery.Len(p.Separator),
 		Lease:        d.opts.Lease,
 	}
+}
+
+// rule is the limiter rule of key under lim; no limit is a rule that
+// never fills.
+func rule(key string, lim Limit) limiter.Rule {
+	if lim.Count <= 0 || lim.Per <= 0 {
+		return limiter.Rule{Key: key, Limit: math.MaxInt32}
+	}
+	return limiter.Rule{Key: key, Limit: lim.Count, Window: lim.Per}
 }
 
 // roomKey is the limiter key of a room: the room's, whatever the sender.

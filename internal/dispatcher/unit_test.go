@@ -57,7 +57,8 @@ func TestClaimRequestCarriesThePolicy(t *testing.T) {
 	}{
 		{"room and token", "ops/room/42", p, "chatwork/room/42=10/10s chatwork/token/ab12=300/5m0s"},
 		{"no room in the lane", "cam/panel/ops", p, "chatwork/token/ab12=300/5m0s"},
-		{"no limits", "ops/room/42", Policy{Kind: delivery.KindConsole}, ""},
+		{"only pauses", "ops/room/42", Policy{Kind: delivery.KindChatwork, TokenKey: "t"}, "chatwork/room/42=2147483647/0s t=2147483647/0s"},
+		{"no kind, no key", "ops/room/42", Policy{}, ""},
 	}
 	for _, c := range cases {
 		req := d.claimRequest(newLane(c.lane), c.p)

@@ -1,0 +1,303 @@
+package dispatcher_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/dispatcher"
+	"github.com/relayhq/relay/internal/outbox"
+	"github.com/relayhq/relay/internal/outbox/sqlite"
+	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/senders/chatwork"
+	"github.com/relayhq/relay/internal/senders/chatwork/chatworktest"
+)
+
+const (
+	token    = "integration-token"
+	tokenKey = "chatwork/token/integration"
+	sep      = "\n[hr]\n"
+)
+
+// chatworkPolicy is Chatwork's real pacing; tests narrow MaxChars or the
+// token limit.
+func chatworkPolicy() dispatcher.Policy {
+	return dispatcher.Policy{
+		Kind:      delivery.KindChatwork,
+		Room:      dispatcher.Limit{Count: 10, Per: 10 * time.Second},
+		Token:     dispatcher.Limit{Count: 300, Per: 5 * time.Minute},
+		TokenKey:  tokenKey,
+		Margin:    250 * time.Millisecond,
+		MaxChars:  chatwork.MaxBodyLen,
+		Separator: sep,
+	}
+}
+
+// oneSender resolves the name "chatwork" only.
+type oneSender struct {
+	s dispatcher.Sender
+	p dispatcher.Policy
+}
+
+func (o oneSender) Lookup(name string) (dispatcher.Sender, dispatcher.Policy, bool) {
+	return o.s, o.p, name == "chatwork"
+}
+
+// rig is a real SQLite outbox, the strict fake Chatwork and a Chatwork
+// sender pointed at it.
+type rig struct {
+	store  *sqlite.Store
+	fake   *chatworktest.Server
+	sender *chatwork.Sender
+}
+
+func newRig(tb testing.TB, fakeOpts chatworktest.Options) *rig {
+	tb.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "relay.db"), sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	fakeOpts.Tokens = []string{token}
+	fake := chatworktest.NewServer(tb, fakeOpts)
+	sender, err := chatwork.New(chatwork.Config{Name: "chatwork", APIURL: fake.URL(), Token: secret.New(token)}, &http.Client{}, zap.NewNop())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &rig{store: store, fake: fake, sender: sender}
+}
+
+// run runs a dispatcher until the returned stop is called (or the test
+// ends).
+func (r *rig) run(tb testing.TB, p dispatcher.Policy, opts dispatcher.Options) (reg *prometheus.Registry, stop func()) {
+	tb.Helper()
+	reg = prometheus.NewRegistry()
+	d, err := dispatcher.New(r.store, oneSender{r.sender, p}, opts, zap.NewNop(), reg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				tb.Errorf("Run returned %v, want nil", err)
+			}
+		})
+	}
+	tb.Cleanup(stop)
+	return reg, stop
+}
+
+// storm enqueues n distinct alerts to room as webhooks of 10 messages,
+// several at once, and returns the bodies in enqueue order per webhook.
+func storm(tb testing.TB, store outbox.Store, room string, n int) map[string]bool {
+	tb.Helper()
+	want := make(map[string]bool, n)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for w := 0; w*10 < n; w++ {
+		b := outbox.Batch{NotificationID: fmt.Sprintf("hook-%s-%d", room, w)}
+		for i := w * 10; i < min(n, (w+1)*10); i++ {
+			body := fmt.Sprintf("[info][title]FIRING alert %04d[/title]host=db-%04d severity=critical summary=disk almost full on /var/lib%s[/info]",
+				i, i, strings.Repeat(".", 20))
+			want[body] = true
+			b.Messages = append(b.Messages, delivery.Message{Dest: delivery.Destination{Sender: "chatwork", Room: room}, Body: body})
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := store.Enqueue(context.Background(), b); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		tb.Fatalf("enqueue: %v", errs[0])
+	}
+	return want
+}
+
+// waitDrained waits until the outbox holds nothing for delivery.
+func waitDrained(tb testing.TB, store outbox.Store, timeout time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		stats, err := store.Stats(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		depth := 0
+		for _, s := range stats {
+			depth += s.Depth
+		}
+		if depth == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out with %d messages queued", depth)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// unfold splits posts into the messages folded into them.
+func unfold(posts []chatworktest.Post) []string {
+	var msgs []string
+	for _, p := range posts {
+		msgs = append(msgs, strings.Split(p.Body, sep)...)
+	}
+	return msgs
+}
+
+func TestStormToOneRoomNeverHitsTheLimit(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, chatworktest.Options{}) // real limits: 10 per 10 s, 300 per 5 min
+	want := storm(t, r.store, "100", 300)
+	p := chatworkPolicy()
+	p.MaxChars = 2800 // 20 messages of 132 characters a post: 15 posts, two windows
+	_, stop := r.run(t, p, dispatcher.Options{})
+	waitDrained(t, r.store, 30*time.Second)
+	stop()
+
+	posts := r.fake.Posts("100")
+	got := unfold(posts)
+	if len(got) != len(want) {
+		t.Errorf("got %d messages delivered, want %d", len(got), len(want))
+	}
+	last := map[int]int{} // per webhook, the last alert number delivered
+	for i, m := range got {
+		if !want[m] {
+			t.Fatalf("message %d %q was not enqueued or was delivered twice", i, m)
+		}
+		delete(want, m)
+		var n int
+		if _, err := fmt.Sscanf(m, "[info][title]FIRING alert %d", &n); err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := last[n/10]; ok && prev > n {
+			t.Errorf("alert %d delivered after alert %d of the same webhook", n, prev)
+		}
+		last[n/10] = n
+	}
+	if n := r.fake.Count(http.StatusTooManyRequests); n != 0 {
+		t.Errorf("got %d answers 429, want none", n)
+	}
+	if n := r.fake.MaxInWindow("100", 10*time.Second); n > 10 {
+		t.Errorf("got %d posts in one 10 s window, want at most 10", n)
+	}
+	// No under-sending: while a backlog remains, the 10 posts after any
+	// post follow it within the window plus margin (and scheduling
+	// slack), that is at least 9 posts per 10 s.
+	for i := 0; i+10 < len(posts); i++ {
+		if gap := posts[i+10].At.Sub(posts[i].At); gap > 11*time.Second {
+			t.Errorf("posts %d and %d are %v apart, want at most 11s", i, i+10, gap)
+		}
+	}
+	if len(posts) >= len(got) {
+		t.Errorf("got %d posts for %d messages, want them folded", len(posts), len(got))
+	}
+}
+
+func TestRoomsShareTheTokenLimit(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, chatworktest.Options{TokenLimit: 6, TokenWindow: 2 * time.Second})
+	rooms := []string{"1", "2", "3"}
+	for _, room := range rooms {
+		storm(t, r.store, room, 6)
+	}
+	p := chatworkPolicy()
+	p.Token = dispatcher.Limit{Count: 6, Per: 2 * time.Second}
+	p.MaxChars = 200 // one message a post: 18 posts, three token windows
+	reg, stop := r.run(t, p, dispatcher.Options{})
+	waitDrained(t, r.store, 30*time.Second)
+	stop()
+
+	if n := r.fake.Count(http.StatusTooManyRequests); n != 0 {
+		t.Errorf("got %d answers 429, want none", n)
+	}
+	for _, room := range rooms {
+		msgs := unfold(r.fake.Posts(room))
+		if len(msgs) != 6 {
+			t.Errorf("room %s: got %d messages, want 6", room, len(msgs))
+		}
+		for i := 1; i < len(msgs); i++ {
+			if msgs[i] < msgs[i-1] { // bodies carry their enqueue number
+				t.Errorf("room %s: %q delivered after %q", room, msgs[i], msgs[i-1])
+			}
+		}
+	}
+	if got := total(t, reg, "relay_limiter_wait_seconds"); got == 0 {
+		t.Error("no limiter waits observed: the token limit did not bite")
+	}
+}
+
+func TestTokenQuotaResetIsHonouredForEveryRoom(t *testing.T) {
+	t.Parallel()
+	// Another program spent the token's quota, so the relay's first post
+	// is answered 429 with x-ratelimit-reset: the whole token must wait
+	// for the reset.
+	r := newRig(t, chatworktest.Options{TokenLimit: 3, TokenWindow: 3 * time.Second})
+	for range 3 {
+		if _, err := r.sender.Send(context.Background(), delivery.Destination{Room: "999"}, "another program"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, room := range []string{"1", "2"} {
+		storm(t, r.store, room, 3)
+	}
+	p := chatworkPolicy()
+	p.MaxChars = 200
+	// One post in flight at a time, so the 429 is seen before the next.
+	reg, stop := r.run(t, p, dispatcher.Options{Concurrency: 1, MaxAttempts: 1})
+	waitDrained(t, r.store, 30*time.Second)
+	stop()
+
+	if n := r.fake.Count(http.StatusTooManyRequests); n != 1 {
+		t.Errorf("got %d answers 429, want exactly 1: the pause must hold both rooms until the reset", n)
+	}
+	if n := len(r.fake.Posts("1")) + len(r.fake.Posts("2")); n != 6 {
+		t.Errorf("got %d posts, want 6 (a rate-limited post is retried without using up attempts)", n)
+	}
+	if got := total(t, reg, "relay_upstream_rate_limited_total"); got != 1 {
+		t.Errorf("relay_upstream_rate_limited_total = %v, want 1", got)
+	}
+}
+
+// total sums the series of the metric name in reg: counter values or
+// histogram sample counts.
+func total(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return sum
+}
