@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/relayhq/relay/internal/delivery"
 )
 
