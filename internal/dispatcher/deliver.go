@@ -74,6 +74,7 @@ func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, msgs 
 	defer cancel()
 	d.metrics.posts.WithLabelValues(l.sender, outcomeSuccess).Inc()
 	d.logAttempt(l, msgs, outcomeSuccess, nil, took)
+	l.limited = 0
 	if err := d.store.Ack(sctx, ids(msgs)); err != nil {
 		return fmt.Errorf("ack delivered messages: %w", err)
 	}
@@ -98,11 +99,12 @@ func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs 
 		d.metrics.posts.WithLabelValues(l.sender, outcomeRateLimited).Inc()
 		d.metrics.rateLimited.WithLabelValues(l.sender).Inc()
 		d.logAttempt(l, msgs, outcomeRateLimited, e, took)
+		l.limited++
 		until := e.Until
 		if !until.After(now) {
 			until = now.Add(roomPause)
 			if p.Kind == delivery.KindChatMessenger {
-				until = now.Add(d.backoff(maxAttempts(msgs) + 1))
+				until = now.Add(d.backoff(l.limited))
 			}
 		}
 		if key := pauseKey(l, p, e); key != "" {

@@ -95,6 +95,7 @@ type Options struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Rand returns a number in [0, 1) for jitter; default math/rand/v2.
+	// Lanes call it concurrently.
 	Rand func() float64
 }
 

@@ -409,3 +409,44 @@ func (s ctxSender) Send(ctx context.Context, dest delivery.Destination, body str
 	*s.err = ctx.Err()
 	return rc, err
 }
+
+func TestChatMessengerTooManyRequestsBacksOffTheToken(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore(t)
+	sender := newFakeSender(t, func(n int, _ post) (delivery.Receipt, error) {
+		if n < 3 {
+			return delivery.Receipt{}, &delivery.Error{Class: delivery.RateLimited, Reason: "cam_491"}
+		}
+		return delivery.Receipt{}, nil
+	})
+	dm := delivery.Destination{Sender: cw, Panel: delivery.PanelMessenger, Users: []string{"a@x.com"}}
+	store.add(dm, time.Now(), "page")
+	opts := fastOptions()
+	opts.MaxAttempts = 1
+	opts.Rand = func() float64 { return 0.5 }
+	t0 := time.Now()
+	opts.Now = func() time.Time { return t0 } // the pauses end in the past: no real waits
+	policy := Policy{Kind: delivery.KindChatMessenger, TokenKey: "chatmessenger/token/9f"}
+	_, stop := start(t, store, senders(sender, policy), opts, nil)
+	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+	stop()
+
+	pauses := store.paused()
+	if len(pauses) != 3 {
+		t.Fatalf("got pauses %+v, want 3", pauses)
+	}
+	tries := store.retries()
+	// Half of a backoff ceiling of 1, 2, then 4 ms: it grows while the
+	// upstream keeps saying "too many requests".
+	for i, want := range []time.Duration{500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond} {
+		if pauses[i].key != "chatmessenger/token/9f" || pauses[i].until.Sub(t0) != want {
+			t.Errorf("pause %d: got %s for %v, want the token for %v", i, pauses[i].key, pauses[i].until.Sub(t0), want)
+		}
+		if tries[i].countAttempt || !tries[i].at.Equal(pauses[i].until) {
+			t.Errorf("retry %d: got %+v, want uncounted, at the pause end", i, tries[i])
+		}
+	}
+	if len(store.deadLetters()) != 0 {
+		t.Error("a rate-limited message was buried")
+	}
+}

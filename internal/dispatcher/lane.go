@@ -24,6 +24,9 @@ type lane struct {
 	state string
 	// storeErrors counts consecutive failed store calls, for backoff.
 	storeErrors int
+	// limited counts consecutive rate-limited posts, for the backoff of a
+	// rate limit that did not say how long (those use up no attempts).
+	limited int
 }
 
 // newLane parses a lane key as delivery.Destination.Lane writes it:
@@ -86,6 +89,7 @@ func (d *Dispatcher) runLane(ctx context.Context, key string, leave func(string,
 // step claims the lane's next post and, if it got one, delivers it.
 func (d *Dispatcher) step(ctx context.Context, l *lane) (claimed bool, wait time.Duration, err error) {
 	sender, policy, known := d.senders.Lookup(l.sender)
+	known = known && sender != nil
 	if !known {
 		policy = Policy{} // no limits: the messages are only buried
 	}

@@ -13,7 +13,8 @@ import (
 // What is not delivered stays in the store for the next start.
 //
 // A supervisor lists the store's lanes at start, on every Store.Wake and
-// every PollInterval, and starts one worker per lane that has none.
+// every PollInterval, and starts one worker per lane that has none. Run is
+// called once per Dispatcher.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var (
 		mu      sync.Mutex
