@@ -66,6 +66,14 @@ func (l *Log) Free(now time.Time, margin time.Duration, rules []Rule) int {
 	return free
 }
 
+// Restore records a slot of key taken at `at` without checking any limit:
+// a store that keeps the log on disk replays it after a restart.
+func (l *Log) Restore(key string, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.taken[key] = insertSorted(l.taken[key], at)
+}
+
 // Pause holds key shut until `until`. A later pause wins over an earlier
 // one; an earlier one never shortens a pause in force.
 func (l *Log) Pause(key string, until time.Time) {

@@ -97,11 +97,19 @@ func (s *Store) sweeper() {
 	}
 }
 
-// sweep deletes expired dedup keys and returns how many.
+// sweep deletes expired dedup keys, and limiter slots and pauses no window
+// can need any more, and returns how many dedup keys it deleted.
 func (s *Store) sweep(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM dedup WHERE expires_at <= ?`, s.now().UnixMilli())
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, `DELETE FROM dedup WHERE expires_at <= ?`, now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("sweep dedup: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM limiter_slots WHERE at <= ?`, now.Add(-limiterMemory).UnixMilli()); err != nil {
+		return 0, fmt.Errorf("sweep limiter slots: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM limiter_pauses WHERE until <= ?`, now.UnixMilli()); err != nil {
+		return 0, fmt.Errorf("sweep limiter pauses: %w", err)
 	}
 	return res.RowsAffected()
 }

@@ -66,7 +66,11 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) 
 	if wait, ok := s.limiter.Take(now, req.Margin, req.Rules); !ok {
 		return outbox.Claim{Wait: wait}, nil
 	}
-	// The slot is taken: it counts even if what follows fails.
+	// The slot is taken: it counts even if what follows fails, and it is
+	// written down in this transaction so a restart remembers it.
+	if err := recordSlots(ctx, tx, req, ms); err != nil {
+		return outbox.Claim{}, err
+	}
 	fold := queued > free
 	msgs, err := pick(ctx, tx, req, ms, fold)
 	if err != nil {
@@ -124,4 +128,20 @@ func pick(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest, ms int64, fo
 		return nil, errors.New("read lane: head vanished")
 	}
 	return msgs, nil
+}
+
+// recordSlots writes one slot per distinct rule key to the limiter log on
+// disk, as limiter.Log.Take took them in memory.
+func recordSlots(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest, ms int64) error {
+	seen := make(map[string]bool, len(req.Rules))
+	for _, r := range req.Rules {
+		if seen[r.Key] {
+			continue
+		}
+		seen[r.Key] = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO limiter_slots (key, at) VALUES (?, ?)`, r.Key, ms); err != nil {
+			return fmt.Errorf("record limiter slot: %w", err)
+		}
+	}
+	return nil
 }

@@ -11,10 +11,13 @@ import (
 //go:embed schema.sql
 var schemaV1 string
 
+//go:embed schema_v2.sql
+var schemaV2 string
+
 // migrations returns the schema versions in order: migrations()[i] brings
 // the schema from version i to i+1. Add new versions at the end.
 func migrations() []string {
-	return []string{schemaV1}
+	return []string{schemaV1, schemaV2}
 }
 
 // migrate applies the versions the database has not seen, each in its

@@ -149,7 +149,7 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("count queue: %w", err)
 	}
 	s.queued.Store(n)
-	return nil
+	return s.loadLimiter(ctx)
 }
 
 // Close stops the writer and the sweeper and closes the database. Enqueue
@@ -177,10 +177,58 @@ func (s *Store) signal() {
 	}
 }
 
-// Pause holds a limiter key shut until `until`.
-func (s *Store) Pause(_ context.Context, key string, until time.Time) error {
+// Pause holds a limiter key shut until `until`, in memory and on disk so
+// that a restart honours it.
+func (s *Store) Pause(ctx context.Context, key string, until time.Time) error {
 	s.limiter.Pause(key, until)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO limiter_pauses (key, until) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET until = max(until, excluded.until)`, key, until.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("record pause of %s: %w", key, err)
+	}
 	return nil
+}
+
+// limiterMemory is how far back the limiter log on disk is kept and
+// reloaded: longer than any window a sender is configured with.
+const limiterMemory = time.Hour
+
+// loadLimiter fills the in-memory limiter with the slots and pauses on
+// disk, so that a restart does not forget what was posted in the windows
+// still open upstream.
+func (s *Store) loadLimiter(ctx context.Context) error {
+	now := s.now()
+	rows, err := s.db.QueryContext(ctx, `SELECT key, at FROM limiter_slots WHERE at > ? ORDER BY at`,
+		now.Add(-limiterMemory).UnixMilli())
+	if err != nil {
+		return fmt.Errorf("load limiter slots: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var key string
+		var at int64
+		if err := rows.Scan(&key, &at); err != nil {
+			return fmt.Errorf("load limiter slots: %w", err)
+		}
+		s.limiter.Restore(key, time.UnixMilli(at))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load limiter slots: %w", err)
+	}
+	prows, err := s.db.QueryContext(ctx, `SELECT key, until FROM limiter_pauses WHERE until > ?`, now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("load limiter pauses: %w", err)
+	}
+	defer func() { _ = prows.Close() }()
+	for prows.Next() {
+		var key string
+		var until int64
+		if err := prows.Scan(&key, &until); err != nil {
+			return fmt.Errorf("load limiter pauses: %w", err)
+		}
+		s.limiter.Pause(key, time.UnixMilli(until))
+	}
+	return prows.Err()
 }
 
 // Queued returns the number of queued (not dead) messages as the store
