@@ -450,3 +450,32 @@ func TestChatMessengerTooManyRequestsBacksOffTheToken(t *testing.T) {
 		t.Error("a rate-limited message was buried")
 	}
 }
+
+func TestWakeStartsDeliveryWithoutWaitingForThePoll(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore(t)
+	sender := newFakeSender(t, nil)
+	// A message enqueued after the lane's worker found the lane empty, and
+	// listed by the supervisor while that worker still holds the lane,
+	// must not wait for the next poll: the worker has to look again.
+	store.listed = make(chan struct{}, 1)
+	var rounds int
+	store.onEmpty = func() {
+		if rounds == 3 {
+			return
+		}
+		rounds++
+		select {
+		case <-store.listed:
+		default:
+		}
+		store.add(room("1"), time.Now(), fmt.Sprint(rounds))
+		<-store.listed // the supervisor saw the wake and the lane
+	}
+	opts := fastOptions()
+	opts.PollInterval = time.Hour // only Store.Wake can start a lane
+	store.add(room("1"), time.Now(), "0")
+	_, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, nil)
+	eventually(t, "4 posts", func() bool { return len(sender.sent()) == 4 })
+	stop()
+}

@@ -29,6 +29,12 @@ type fakeStore struct {
 	tries  []retried
 	stats  []outbox.Stat
 	wake   chan struct{}
+
+	// onEmpty, if set, runs when Claim finds a lane empty, before it
+	// returns: a test uses it to enqueue at the worst moment.
+	onEmpty func()
+	// listed, if set, receives (without blocking) after every Lanes call.
+	listed chan struct{}
 }
 
 type queued struct {
@@ -74,6 +80,14 @@ func (s *fakeStore) add(dest delivery.Destination, at time.Time, bodies ...strin
 func (s *fakeStore) Lanes(context.Context) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.listed != nil {
+		defer func() {
+			select {
+			case s.listed <- struct{}{}:
+			default:
+			}
+		}()
+	}
 	var lanes []string
 	for _, q := range s.queue {
 		if l := q.msg.Dest.Lane(); !slices.Contains(lanes, l) {
@@ -84,6 +98,14 @@ func (s *fakeStore) Lanes(context.Context) ([]string, error) {
 }
 
 func (s *fakeStore) Claim(_ context.Context, req outbox.ClaimRequest) (outbox.Claim, error) {
+	c, err := s.claim(req)
+	if len(c.Messages) == 0 && c.Wait == 0 && s.onEmpty != nil {
+		s.onEmpty()
+	}
+	return c, err
+}
+
+func (s *fakeStore) claim(req outbox.ClaimRequest) (outbox.Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
