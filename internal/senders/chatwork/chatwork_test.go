@@ -160,8 +160,8 @@ func TestSendClassifiesFakeFailures(t *testing.T) {
 		},
 		{
 			name: "token quota", opts: chatworktest.Options{TokenLimit: 1},
-			setup:     func(_ *chatworktest.Server, s *Sender) { _, _ = s.Send(context.Background(), room("8"), "first") },
-			class:     delivery.RateLimited, reason: "http_429", status: 429, tokenWide: true,
+			setup: func(_ *chatworktest.Server, s *Sender) { _, _ = s.Send(context.Background(), room("8"), "first") },
+			class: delivery.RateLimited, reason: "http_429", status: 429, tokenWide: true,
 			until: func(e *delivery.Error) bool {
 				return e.Until.After(time.Now().Add(4*time.Minute)) && !e.Until.After(time.Now().Add(5*time.Minute+time.Second))
 			},
