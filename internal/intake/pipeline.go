@@ -94,7 +94,7 @@ func (p *Pipeline) Accept(ctx context.Context, req Request) (Result, error) {
 		return Result{ID: id}, nil
 	}
 	now := p.now()
-	batch := outbox.Batch{NotificationID: id, DedupKey: d.DedupKey(routeKey)}
+	batch := outbox.Batch{NotificationID: id, DedupKey: d.DedupKey(dedupScope(req, routeKey, msgs))}
 	for _, m := range msgs {
 		batch.Messages = append(batch.Messages, delivery.Message{
 			Dest: m.Destination, Body: m.Body, NotificationID: id,
@@ -116,6 +116,16 @@ func (p *Pipeline) Accept(ctx context.Context, req Request) (Result, error) {
 		p.metrics.enqueued.WithLabelValues(m.Dest.Sender).Inc()
 	}
 	return Result{ID: res.NotificationID, Messages: len(batch.Messages)}, nil
+}
+
+// dedupScope is what a duplicate must share besides its payload: the route,
+// and for a direct target its destination, since every direct target of a
+// sender has the same route key.
+func dedupScope(req Request, routeKey string, msgs []Rendered) string {
+	if req.Direct == nil {
+		return routeKey
+	}
+	return routeKey + " " + msgs[0].Destination.Lane()
 }
 
 // Preview renders the webhook like Accept and returns the messages without

@@ -193,3 +193,41 @@ routes:
 		t.Errorf("relay_messages_enqueued_total = %v, want 2", got)
 	}
 }
+
+// TestAcceptDirectTargetsAreNotDuplicatesOfEachOther: the same payload sent
+// to two direct targets of one sender (two Chatwork rooms, two
+// Chat&Messenger panels) is two notifications, as with two routes; only a
+// repeat to the same target is a duplicate.
+func TestAcceptDirectTargetsAreNotDuplicatesOfEachOther(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, "", nil)
+	ctx := context.Background()
+	send := func(d intake.Direct) intake.Result {
+		t.Helper()
+		req := amRequest(t, "", "alertmanager/firing.json")
+		req.Direct = &d
+		res, err := fx.p.Accept(ctx, req)
+		if err != nil {
+			t.Fatalf("Accept to %+v: %v", d, err)
+		}
+		return res
+	}
+	cases := []struct {
+		name    string
+		direct  intake.Direct
+		wantDup bool
+	}{
+		{"first chatwork room", intake.Direct{Sender: "chatwork", Room: "1"}, false},
+		{"second chatwork room", intake.Direct{Sender: "chatwork", Room: "2"}, false},
+		{"first room again", intake.Direct{Sender: "chatwork", Room: "1"}, true},
+		{"a chatmessenger room", intake.Direct{Sender: "chatmessenger", Panel: "ops"}, false},
+		{"another chatmessenger room", intake.Direct{Sender: "chatmessenger", Panel: "dev"}, false},
+		{"a direct message", intake.Direct{Sender: "chatmessenger", Panel: "messenger", Users: []string{"a@x"}}, false},
+		{"a direct message to someone else", intake.Direct{Sender: "chatmessenger", Panel: "messenger", Users: []string{"b@x"}}, false},
+	}
+	for _, c := range cases { // in order: each case depends on the ones before
+		if got := send(c.direct); got.Duplicate != c.wantDup {
+			t.Errorf("%s: duplicate = %t, want %t", c.name, got.Duplicate, c.wantDup)
+		}
+	}
+}
