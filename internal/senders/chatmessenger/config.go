@@ -1,0 +1,13 @@
+package chatmessenger
+
+import "github.com/relayhq/relay/internal/secret"
+
+// Config configures one Chat&Messenger sender.
+type Config struct {
+	// Name is the sender's name in the routes file, for logs.
+	Name string
+	// URL is the serverURL from the Chat&Messenger admin screen.
+	URL string
+	// Token is the apiToken, sent in the x-cam-apiToken header only.
+	Token secret.Secret
+}
