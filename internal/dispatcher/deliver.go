@@ -73,7 +73,7 @@ func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, msgs 
 	sctx, cancel := d.settleContext(ctx)
 	defer cancel()
 	d.metrics.posts.WithLabelValues(l.sender, outcomeSuccess).Inc()
-	d.logAttempt(l, msgs, outcomeSuccess, nil, took)
+	d.logAttempt(l, msgs, outcomeSuccess, nil, took, zap.String("upstream_id", rc.MessageID))
 	l.limited = 0
 	if err := d.store.Ack(sctx, ids(msgs)); err != nil {
 		return fmt.Errorf("ack delivered messages: %w", err)
@@ -181,15 +181,15 @@ func pauseKey(l *lane, p Policy, e *delivery.Error) string {
 // logAttempt logs one delivery attempt. A failure is logged at warn only
 // when the lane's state changes, so a lane that keeps failing the same way
 // does not flood the log; a recovery is logged at info.
-func (d *Dispatcher) logAttempt(l *lane, msgs []delivery.Message, outcome string, e *delivery.Error, took time.Duration) {
+func (d *Dispatcher) logAttempt(l *lane, msgs []delivery.Message, outcome string, e *delivery.Error, took time.Duration, extra ...zap.Field) {
 	state, level := outcome, zapcore.DebugLevel
-	fields := []zap.Field{
+	fields := append([]zap.Field{
 		zap.String("lane", l.key),
 		zap.Int64s("message_ids", ids(msgs)),
 		zap.Strings("notification_ids", notificationIDs(msgs)),
 		zap.String("outcome", outcome),
 		zap.Duration("duration", took),
-	}
+	}, extra...)
 	if e != nil {
 		state += "/" + e.Reason
 		fields = append(fields, zap.String("reason", e.Reason), zap.Int("attempts", maxAttempts(msgs)+1))

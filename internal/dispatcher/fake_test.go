@@ -2,6 +2,7 @@ package dispatcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -35,7 +36,12 @@ type fakeStore struct {
 	onEmpty func()
 	// listed, if set, receives (without blocking) after every Lanes call.
 	listed chan struct{}
+	// failClaims and failAcks make that many calls fail, as a store that
+	// lost its disk would.
+	failClaims, failAcks int
 }
+
+var errStoreDown = errors.New("disk I/O error")
 
 type queued struct {
 	msg       delivery.Message
@@ -108,6 +114,10 @@ func (s *fakeStore) Claim(_ context.Context, req outbox.ClaimRequest) (outbox.Cl
 func (s *fakeStore) claim(req outbox.ClaimRequest) (outbox.Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failClaims > 0 {
+		s.failClaims--
+		return outbox.Claim{}, errStoreDown
+	}
 	now := time.Now()
 	var lane []*queued
 	for _, q := range s.queue {
@@ -169,6 +179,13 @@ func (s *fakeStore) settle(op string, ids []int64, release func(*queued)) {
 }
 
 func (s *fakeStore) Ack(_ context.Context, ids []int64) error {
+	s.mu.Lock()
+	if s.failAcks > 0 {
+		s.failAcks--
+		s.mu.Unlock()
+		return errStoreDown
+	}
+	s.mu.Unlock()
 	s.settle("ack", ids, nil)
 	return nil
 }

@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/relayhq/relay/internal/delivery"
 )
 
@@ -222,4 +226,30 @@ func TestWakeStartsDeliveryWithoutWaitingForThePoll(t *testing.T) {
 	_, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, nil)
 	eventually(t, "4 posts", func() bool { return len(sender.sent()) == 4 })
 	stop()
+}
+
+func TestOutboxFailuresStallTheLaneAndDeliverAtLeastOnce(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore(t)
+	store.failClaims, store.failAcks = 2, 1
+	sender := newFakeSender(t, nil)
+	core, logs := observer.New(zapcore.InfoLevel)
+	store.add(room("1"), time.Now(), "a", "b")
+	opts := fastOptions()
+	opts.SendTimeout, opts.Lease = 20*time.Millisecond, 50*time.Millisecond
+	_, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, zap.New(core))
+	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+	stop()
+
+	var got []string
+	for _, p := range sender.sent() {
+		got = append(got, p.body)
+	}
+	// The ack of "a" failed: after its lease it is sent again, before "b".
+	if want := []string{"a", "a", "b"}; !slices.Equal(got, want) {
+		t.Errorf("got posts %q, want %q", got, want)
+	}
+	if n := logs.FilterMessage("lane stalled by the outbox").Len(); n != 3 {
+		t.Errorf("got %d stall logs, want 3 (two claims, one ack)", n)
+	}
 }

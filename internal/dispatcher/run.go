@@ -17,9 +17,10 @@ import (
 // called once per Dispatcher.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var (
-		mu      sync.Mutex
-		running = map[string]bool{}
-		wg      sync.WaitGroup
+		mu          sync.Mutex
+		running     = map[string]bool{}
+		wg          sync.WaitGroup
+		listFailing bool // log a failing store once, not every poll
 	)
 	// leave ends a lane's worker unless a wake came since woken was
 	// handed out: then something may have been enqueued after the
@@ -40,10 +41,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	start := func() {
 		lanes, err := d.store.Lanes(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !listFailing:
+			d.logger.Error("cannot list the outbox's lanes", zap.Error(err))
+			listFailing = true
+		case err == nil && listFailing:
+			d.logger.Info("listing the outbox's lanes again")
+			listFailing = false
+		}
 		if err != nil {
-			if ctx.Err() == nil {
-				d.logger.Error("listing lanes", zap.Error(err))
-			}
 			return
 		}
 		mu.Lock()
