@@ -27,7 +27,6 @@ const statusFailed = 520
 
 // Sender posts to Chat&Messenger. It is safe for concurrent use.
 type Sender struct {
-	name     string
 	endpoint string
 	token    secret.Secret
 	client   *http.Client
@@ -55,7 +54,7 @@ func New(cfg Config, client *http.Client, logger *zap.Logger) (*Sender, error) {
 		logger = zap.NewNop()
 	}
 	return &Sender{
-		name: cfg.Name, endpoint: base.JoinPath("sendMessage").String(), token: cfg.Token,
+		endpoint: base.JoinPath("sendMessage").String(), token: cfg.Token,
 		client: client, logger: logger, now: time.Now,
 	}, nil
 }

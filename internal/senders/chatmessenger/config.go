@@ -4,7 +4,8 @@ import "github.com/relayhq/relay/internal/secret"
 
 // Config configures one Chat&Messenger sender.
 type Config struct {
-	// Name is the sender's name in the routes file, for logs.
+	// Name is the sender's name in the routes file. The Sender does not use
+	// it; the logger passed to New is expected to carry it.
 	Name string
 	// URL is the serverURL from the Chat&Messenger admin screen.
 	URL string

@@ -29,7 +29,6 @@ const roomPause = 10 * time.Second
 
 // Sender posts to Chatwork. It is safe for concurrent use.
 type Sender struct {
-	name       string
 	base       *url.URL
 	token      secret.Secret
 	selfUnread string
@@ -59,7 +58,7 @@ func New(cfg Config, client *http.Client, logger *zap.Logger) (*Sender, error) {
 		logger = zap.NewNop()
 	}
 	s := &Sender{
-		name: cfg.Name, base: base, token: cfg.Token, selfUnread: "0",
+		base: base, token: cfg.Token, selfUnread: "0",
 		client: client, logger: logger, now: time.Now,
 	}
 	if cfg.SelfUnread {

@@ -15,7 +15,8 @@ const MaxBodyLen = 65535
 
 // Config configures one Chatwork sender.
 type Config struct {
-	// Name is the sender's name in the routes file, for logs.
+	// Name is the sender's name in the routes file. The Sender does not use
+	// it; the logger passed to New is expected to carry it.
 	Name string
 	// APIURL is the API base URL; empty means DefaultAPIURL.
 	APIURL string

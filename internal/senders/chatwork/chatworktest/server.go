@@ -2,7 +2,8 @@
 // enforces what the real API enforces - the x-chatworktoken header, form
 // encoding, the body length, the token quota (300 requests per 5 minutes)
 // and the per-room post limit (10 posts per 10 seconds, messages and tasks
-// together, over all tokens) - with the real status codes, headers and
+// together, over all tokens; the body length is counted as delivery.Len
+// counts it) - with the real status codes, headers and
 // error bodies, and records every request for assertions.
 package chatworktest
 
@@ -25,6 +26,8 @@ type Options struct {
 	RoomLimit  int
 	RoomWindow time.Duration
 	// TokenLimit requests per TokenWindow per token (default 300 per 5 min).
+	// Every request of a known token takes a slot, rejected ones included,
+	// except one answered 429 for the quota itself.
 	TokenLimit  int
 	TokenWindow time.Duration
 	// Clock returns the time the fake uses for limits and records; nil
