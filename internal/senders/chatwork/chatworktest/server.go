@@ -1,10 +1,11 @@
 // Package chatworktest is a strict fake of Chatwork API v2 for tests. It
-// enforces what the real API enforces - the x-chatworktoken header, form
-// encoding, the body length, the token quota (300 requests per 5 minutes)
-// and the per-room post limit (10 posts per 10 seconds, messages and tasks
-// together, over all tokens; the body length is counted as delivery.Len
-// counts it) - with the real status codes, headers and
-// error bodies, and records every request for assertions.
+// enforces what the real API enforces - POST only, the x-chatworktoken
+// header (never the query string), form encoding, a body of 1 to 65,535
+// characters (counted as delivery.Len counts them), the token quota (300
+// requests per 5 minutes) and the per-room post limit (10 posts per 10
+// seconds, messages and tasks together, over all tokens) - with the real
+// status codes, x-ratelimit-* headers and error bodies, and it records
+// every request for assertions.
 package chatworktest
 
 import (
