@@ -1,0 +1,126 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/outbox"
+)
+
+// maxFold bounds the rows one claim reads when folding.
+const maxFold = 1000
+
+// Claim leases the next post of a lane, as outbox.Claim describes, in one
+// transaction: it locks the lane (so replicas claim it one at a time) and
+// returns nothing while any message of the lane is leased; a Wait while
+// the head is backing off or the limiter has no slot; else one slot in
+// every rule and the head, folded with the messages behind it when more
+// are queued than the rules have slots free.
+func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) (outbox.Claim, error) {
+	var c outbox.Claim
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		c, err = s.claim(ctx, tx, req)
+		return err
+	})
+	if err != nil {
+		return outbox.Claim{}, fmt.Errorf("claim lane %s: %w", req.Lane, err)
+	}
+	return c, nil
+}
+
+func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (outbox.Claim, error) {
+	if err := s.lockAll(ctx, tx, "lane", []string{req.Lane}); err != nil {
+		return outbox.Claim{}, err
+	}
+	// Read the clock after the lock: slots taken by the claim we waited
+	// for must not lie in our future.
+	now, err := s.clock(ctx, tx)
+	if err != nil {
+		return outbox.Claim{}, err
+	}
+	var (
+		held   bool
+		queued int
+		head   *int64
+	)
+	err = tx.QueryRow(ctx, `SELECT COALESCE(bool_or(claimed_until > $2), false), COUNT(*),
+		(SELECT available_at FROM messages WHERE lane = $1 ORDER BY id LIMIT 1)
+		FROM messages WHERE lane = $1`, req.Lane, now).Scan(&held, &queued, &head)
+	if err != nil {
+		return outbox.Claim{}, fmt.Errorf("read lane: %w", err)
+	}
+	if held || head == nil {
+		return outbox.Claim{}, nil
+	}
+	if *head > now {
+		return outbox.Claim{Wait: time.Duration(*head-now) * time.Millisecond}, nil
+	}
+	free, wait, err := s.takeSlot(ctx, tx, now, req)
+	if err != nil {
+		return outbox.Claim{}, err
+	}
+	if wait > 0 {
+		return outbox.Claim{Wait: wait}, nil
+	}
+	msgs, err := pick(ctx, tx, req, now, queued > free)
+	if err != nil {
+		return outbox.Claim{}, err
+	}
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	if _, err := tx.Exec(ctx, `UPDATE messages SET claimed_until = $1 WHERE id = ANY($2)`,
+		now+durationMillis(req.Lease), ids); err != nil {
+		return outbox.Claim{}, fmt.Errorf("lease messages: %w", err)
+	}
+	return outbox.Claim{Messages: msgs}, nil
+}
+
+// pick reads the head of the lane and, if fold, the available messages
+// behind it that fit in req.MaxChars with separators.
+func pick(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest, now int64, fold bool) ([]delivery.Message, error) {
+	limit := 1
+	if fold {
+		limit = maxFold
+	}
+	rows, err := tx.Query(ctx, `SELECT `+messageColumns+`, available_at FROM messages
+		WHERE lane = $1 ORDER BY id LIMIT $2`, req.Lane, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read lane: %w", err)
+	}
+	defer rows.Close()
+	var (
+		msgs  []delivery.Message
+		chars int
+	)
+	for rows.Next() {
+		var available int64
+		m, err := scanMessage(rows, &available)
+		if err != nil {
+			return nil, fmt.Errorf("read lane: %w", err)
+		}
+		n := delivery.Len(m.Body)
+		if len(msgs) > 0 {
+			n += req.SeparatorLen
+			if available > now || chars+n > req.MaxChars {
+				break
+			}
+		}
+		msgs = append(msgs, m)
+		chars += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read lane: %w", err)
+	}
+	if len(msgs) == 0 {
+		return nil, errors.New("read lane: head vanished")
+	}
+	return msgs, nil
+}
