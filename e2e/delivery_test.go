@@ -30,7 +30,7 @@ var fixtures = []fixture{
 	{"grafana", "grafana/unified_firing.json", "application/json", []string{"High CPU usage"}},
 	{"grafana", "grafana/legacy_alerting.json", "application/json", []string{"/var/lib/postgresql"}},
 	{"generic", "generic/gitlab_pipeline_failed.json", "application/json", []string{"failed"}},
-	{"generic", "generic/github_workflow_run_failure.json", "application/json", []string{"failure"}},
+	{"generic", "generic/github_workflow_run_failure.json", "application/json", []string{"failed", "example-org/checkout-api"}},
 	{"generic", "generic/plain.json", "application/json", []string{"BackupFailed", "backup-1.prod.example.com"}},
 	{"generic", "generic/message.txt", "text/plain; charset=utf-8", []string{"db-1.prod.example.com", "対応"}},
 }
