@@ -6,11 +6,13 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
 	"github.com/relayhq/relay/internal/config"
 	"github.com/relayhq/relay/internal/limiter"
 	"github.com/relayhq/relay/internal/outbox"
+	"github.com/relayhq/relay/internal/outbox/postgres"
 	"github.com/relayhq/relay/internal/outbox/sqlite"
 )
 
@@ -42,7 +44,22 @@ func openStore(ctx context.Context, env config.Env, logger *zap.Logger) (outbox.
 		logger.Info("outbox opened", zap.String("store", "sqlite"), zap.String("path", path))
 		return s, nil
 	case "postgres", "postgresql":
-		return nil, fmt.Errorf("RELAY_STORE: the postgres store is not built into this version yet")
+		// Parsed here only to log where the outbox is: never the password.
+		cfg, err := pgx.ParseConfig(raw)
+		if err != nil {
+			return nil, fmt.Errorf("RELAY_STORE: %w", err)
+		}
+		s, err := postgres.Open(ctx, raw, postgres.Options{
+			DedupTTL:  env.DedupTTL,
+			MaxQueued: env.MaxQueued,
+			Logger:    logger.Named("outbox"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open outbox on %s/%s: %w", cfg.Host, cfg.Database, err)
+		}
+		logger.Info("outbox opened", zap.String("store", "postgres"), zap.String("host", cfg.Host),
+			zap.Uint16("port", cfg.Port), zap.String("database", cfg.Database), zap.String("schema", s.Schema()))
+		return s, nil
 	}
 	return nil, fmt.Errorf("RELAY_STORE: unknown scheme %q (want sqlite or postgres)", scheme)
 }
