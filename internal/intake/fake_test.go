@@ -98,6 +98,18 @@ var testVars = map[string]string{
 // (file name -> text) written to a temporary directory.
 func newFixture(t *testing.T, routes string, tmpls map[string]string) *fixture {
 	t.Helper()
+	store := &fakeStore{}
+	reg := prometheus.NewRegistry()
+	p, err := intake.New(store, newSnapshot(t, routes, tmpls), zap.NewNop(), reg)
+	if err != nil {
+		t.Fatalf("new pipeline: %v", err)
+	}
+	return &fixture{p: p, store: store, reg: reg}
+}
+
+// newSnapshot builds the configuration and templates of a pipeline.
+func newSnapshot(t *testing.T, routes string, tmpls map[string]string) *intake.Snapshot {
+	t.Helper()
 	dir := t.TempDir()
 	for name, text := range tmpls {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
@@ -117,13 +129,7 @@ func newFixture(t *testing.T, routes string, tmpls map[string]string) *fixture {
 	if err != nil {
 		t.Fatalf("load templates: %v", err)
 	}
-	store := &fakeStore{}
-	reg := prometheus.NewRegistry()
-	p, err := intake.New(store, &intake.Snapshot{Config: cfg, Templates: tm}, zap.NewNop(), reg)
-	if err != nil {
-		t.Fatalf("new pipeline: %v", err)
-	}
-	return &fixture{p: p, store: store, reg: reg}
+	return &intake.Snapshot{Config: cfg, Templates: tm}
 }
 
 // payload reads a fixture of testdata/payloads.

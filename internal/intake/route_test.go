@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -220,4 +221,26 @@ func head(s string) string {
 		return s[:60] + "..."
 	}
 	return s
+}
+
+// TestSwap: after a reload swaps the snapshot in, requests see the new
+// routes and auth, and no longer the old ones.
+func TestSwap(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, "routes:\n  old:\n    targets: [{sender: chatwork, room: \"1\"}]\n", nil)
+	fx.p.Swap(newSnapshot(t, "routes:\n  new:\n    auth: {bearer_token_env: OPS_TOKEN}\n    targets: [{sender: chatwork, room: \"2\"}]\n", nil))
+	ctx := context.Background()
+	var ie *intake.Error
+	if _, err := fx.p.Accept(ctx, amRequest(t, "old", "alertmanager/firing.json")); !errors.As(err, &ie) || ie.Code != intake.NotFound {
+		t.Errorf("Accept on the removed route: error %v, want code NotFound", err)
+	}
+	if res, err := fx.p.Accept(ctx, amRequest(t, "new", "alertmanager/firing.json")); err != nil || res.Messages != 1 {
+		t.Errorf("Accept on the new route = %+v, %v; want 1 message", res, err)
+	}
+	if b := fx.store.stored(); len(b) != 1 || b[0].Messages[0].Dest.Room != "2" {
+		t.Errorf("stored %+v, want one message to room 2", b)
+	}
+	if a, err := fx.p.Auth("new"); err != nil || a.Bearer.Reveal() != "ops-token" {
+		t.Errorf("Auth(new) = %v, want the new route's token", err)
+	}
 }
