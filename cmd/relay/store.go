@@ -55,7 +55,7 @@ func openStore(ctx context.Context, env config.Env, logger *zap.Logger) (outbox.
 			Logger:    logger.Named("outbox"),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("open outbox on %s/%s: %w", cfg.Host, cfg.Database, err)
+			return nil, fmt.Errorf("postgres outbox on %s/%s: %w", cfg.Host, cfg.Database, err)
 		}
 		logger.Info("outbox opened", zap.String("store", "postgres"), zap.String("host", cfg.Host),
 			zap.Uint16("port", cfg.Port), zap.String("database", cfg.Database), zap.String("schema", s.Schema()))
