@@ -157,10 +157,12 @@ func New(store Store, senders Senders, opts Options, logger *zap.Logger, reg pro
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	m, err := newMetrics(reg, newQueueCollector(store, opts.Now))
+	qc := newQueueCollector(store, opts.Now)
+	m, err := newMetrics(reg, qc)
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
 	}
+	qc.known = m.senders
 	return &Dispatcher{
 		store:   store,
 		senders: senders,

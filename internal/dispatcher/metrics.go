@@ -74,6 +74,17 @@ func newMetrics(reg prometheus.Registerer, queue prometheus.Collector) (*metrics
 	return m, nil
 }
 
+// senders returns the senders initSender has seen.
+func (m *metrics) senders() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.seen))
+	for s := range m.seen {
+		out = append(out, s)
+	}
+	return out
+}
+
 // initSender creates the label values a sender will have at zero, so that
 // rates and alerts see them before the first event.
 func (m *metrics) initSender(sender string) {

@@ -13,14 +13,18 @@ const statsTimeout = 5 * time.Second
 // queueCollector reports the outbox's depth and oldest message per sender
 // at scrape time.
 type queueCollector struct {
-	store  Store
-	now    func() time.Time
+	store Store
+	now   func() time.Time
+	// known returns the senders that have had a lane; they are reported
+	// at 0 when their queue is empty, so the series does not vanish.
+	known  func() []string
 	depth  *prometheus.Desc
 	oldest *prometheus.Desc
 }
 
 func newQueueCollector(store Store, now func() time.Time) *queueCollector {
 	return &queueCollector{
+		known: func() []string { return nil },
 		store: store,
 		now:   now,
 		depth: prometheus.NewDesc("relay_queue_depth",
@@ -46,12 +50,20 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	now := c.now()
+	reported := make(map[string]bool, len(stats))
 	for _, s := range stats {
+		reported[s.Sender] = true
 		age := 0.0
 		if !s.Oldest.IsZero() {
 			age = max(now.Sub(s.Oldest).Seconds(), 0)
 		}
 		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(s.Depth), s.Sender)
 		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age, s.Sender)
+	}
+	for _, sender := range c.known() {
+		if !reported[sender] {
+			ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, 0, sender)
+			ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, 0, sender)
+		}
 	}
 }
