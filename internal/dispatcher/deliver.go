@@ -180,7 +180,8 @@ func pauseKey(l *lane, p Policy, e *delivery.Error) string {
 
 // logAttempt logs one delivery attempt. A failure is logged at warn only
 // when the lane's state changes, so a lane that keeps failing the same way
-// does not flood the log; a recovery is logged at info.
+// does not flood the log; every delivered post is logged at info, a
+// recovery as such.
 func (d *Dispatcher) logAttempt(l *lane, msgs []delivery.Message, outcome string, e *delivery.Error, took time.Duration, extra ...zap.Field) {
 	state, level := outcome, zapcore.DebugLevel
 	fields := append([]zap.Field{
@@ -202,11 +203,12 @@ func (d *Dispatcher) logAttempt(l *lane, msgs []delivery.Message, outcome string
 		if state != l.state {
 			level = zapcore.WarnLevel
 		}
-	} else if l.state != "" && l.state != outcomeSuccess {
+	} else {
+		// One line per post delivered: at most 10 per 10 s per room.
 		level = zapcore.InfoLevel
 	}
 	msg := "delivery " + outcome
-	if outcome == outcomeSuccess && level == zapcore.InfoLevel {
+	if outcome == outcomeSuccess && l.state != "" && l.state != outcomeSuccess {
 		msg = "delivery recovered"
 	}
 	l.state = state

@@ -142,7 +142,7 @@ func TestWarnsOnlyWhenTheLaneStateChanges(t *testing.T) {
 	for _, e := range logs.FilterField(zap.String("lane", "cw/room/1")).All() {
 		levels = append(levels, e.Level.String()+":"+e.ContextMap()["outcome"].(string))
 	}
-	want := "warn:retryable debug:retryable debug:retryable info:success debug:success"
+	want := "warn:retryable debug:retryable debug:retryable info:success info:success"
 	if got := strings.Join(levels, " "); got != want {
 		t.Errorf("got log levels %q, want %q", got, want)
 	}
