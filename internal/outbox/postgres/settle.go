@@ -21,7 +21,8 @@ func (s *Store) Ack(ctx context.Context, ids []int64) error {
 
 // Retry releases claimed messages to be claimed again from `at`, counting
 // an attempt if countAttempt, records why the attempt failed, and wakes the
-// workers of every replica.
+// workers of every replica. `at` is the caller's clock; a few milliseconds
+// of skew against the database's clock only shift a backoff.
 func (s *Store) Retry(ctx context.Context, ids []int64, at time.Time, countAttempt bool, reason, answer string) error {
 	if len(ids) == 0 {
 		return nil
