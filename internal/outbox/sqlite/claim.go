@@ -33,13 +33,24 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) (outbox.Clai
 	return c, nil
 }
 
+// The claim's questions about a lane, each answered from the
+// messages_lane_* indexes without reading the whole lane.
+const (
+	// sqlLeaseHeld counts the lane's unexpired leases (lane, now).
+	sqlLeaseHeld = `SELECT COUNT(*) FROM messages WHERE lane = ? AND claimed_until > ?`
+	// sqlLaneHead reads when the lane's first message is available (lane).
+	sqlLaneHead = `SELECT available_at FROM messages WHERE lane = ? ORDER BY id LIMIT 1`
+	// sqlLaneCountUpTo counts the lane's messages, stopping at a limit
+	// (lane, limit).
+	sqlLaneCountUpTo = `SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE lane = ? LIMIT ?)`
+)
+
 func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) (outbox.Claim, error) {
 	now := s.now()
 	ms := now.UnixMilli()
 
 	var held int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE lane = ? AND claimed_until > ?`,
-		req.Lane, ms).Scan(&held)
+	err := tx.QueryRowContext(ctx, sqlLeaseHeld, req.Lane, ms).Scan(&held)
 	if err != nil {
 		return outbox.Claim{}, fmt.Errorf("check leases: %w", err)
 	}
@@ -47,8 +58,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) 
 		return outbox.Claim{}, nil
 	}
 	var headAvailable int64
-	err = tx.QueryRowContext(ctx, `SELECT available_at FROM messages WHERE lane = ? ORDER BY id LIMIT 1`,
-		req.Lane).Scan(&headAvailable)
+	err = tx.QueryRowContext(ctx, sqlLaneHead, req.Lane).Scan(&headAvailable)
 	if errors.Is(err, sql.ErrNoRows) {
 		return outbox.Claim{}, nil
 	}
@@ -58,11 +68,13 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) 
 	if headAvailable > ms {
 		return outbox.Claim{Wait: time.UnixMilli(headAvailable).Sub(now)}, nil
 	}
+	free := s.limiter.Free(now, req.Margin, req.Rules)
+	// Folding only asks whether more are queued than there are free
+	// slots, so counting stops at free+1.
 	var queued int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE lane = ?`, req.Lane).Scan(&queued); err != nil {
+	if err := tx.QueryRowContext(ctx, sqlLaneCountUpTo, req.Lane, free+1).Scan(&queued); err != nil {
 		return outbox.Claim{}, fmt.Errorf("count lane: %w", err)
 	}
-	free := s.limiter.Free(now, req.Margin, req.Rules)
 	if wait, ok := s.limiter.Take(now, req.Margin, req.Rules); !ok {
 		return outbox.Claim{Wait: wait}, nil
 	}
