@@ -32,9 +32,10 @@ fuzz:
 		done; \
 	done
 
-## bench: the benchmark suite (see docs/benchmarks.md)
+## bench: end-to-end and package benchmarks with profiles, about 8 minutes;
+## not part of CI (results in bench/out, see docs/benchmarks.md)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	GO=$(GO) ./bench/run.sh
 
 clean:
 	rm -rf bin data
