@@ -2,15 +2,18 @@ package sqlite
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/relayhq/relay/internal/delivery"
 )
 
-// TestClaimQueriesSeekTheLane checks that the questions Claim asks after
-// every Enqueue are answered by an index seek on the lane, never by
-// reading the lane's messages one by one (which made ingest into a long
-// queue quadratic).
-func TestClaimQueriesSeekTheLane(t *testing.T) {
+// TestLaneQueriesSeek checks that the questions the dispatcher asks after
+// every Enqueue (Lanes, then Claim per lane) are answered by index seeks,
+// never by reading the queued messages one by one (which made ingest into
+// a long queue quadratic).
+func TestLaneQueriesSeek(t *testing.T) {
 	t.Parallel()
 	s := open(t, filepath.Join(t.TempDir(), "outbox.db"), Options{})
 	cases := []struct {
@@ -18,6 +21,7 @@ func TestClaimQueriesSeekTheLane(t *testing.T) {
 		args        []any
 		want        string // in the plan
 	}{
+		{"lanes", sqlLanes, nil, "SEARCH messages USING COVERING INDEX messages_lane_"},
 		{"lease held", sqlLeaseHeld, []any{"chatwork/1", 0}, "INDEX messages_lane_claimed (lane=? AND claimed_until>?)"},
 		{"lane head", sqlLaneHead, []any{"chatwork/1"}, "INDEX messages_lane_id (lane=?)"},
 		{"lane count up to", sqlLaneCountUpTo, []any{"chatwork/1", 11}, "SEARCH messages USING COVERING INDEX messages_lane_"},
@@ -46,5 +50,30 @@ func TestClaimQueriesSeekTheLane(t *testing.T) {
 				t.Errorf("plan of %s is %q, want a seek using %s", c.name, got, c.want)
 			}
 		})
+	}
+}
+
+func TestLanesListsEachLaneOnceInOrder(t *testing.T) {
+	t.Parallel()
+	s := open(t, filepath.Join(t.TempDir(), "outbox.db"), Options{})
+	lanes, err := s.Lanes(t.Context())
+	if err != nil || len(lanes) != 0 {
+		t.Fatalf("empty outbox: Lanes = %q, %v; want none", lanes, err)
+	}
+	for _, room := range []string{"30", "1", "30", "200", "1"} {
+		if _, err := s.Enqueue(t.Context(), batch(room, "a", "b")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lanes, err = s.Lanes(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, room := range []string{"1", "200", "30"} {
+		want = append(want, delivery.Destination{Sender: "chatwork", Room: room}.Lane())
+	}
+	if !slices.Equal(lanes, want) {
+		t.Errorf("Lanes = %q, want %q", lanes, want)
 	}
 }
