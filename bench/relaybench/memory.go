@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"time"
 )
 
@@ -14,6 +16,7 @@ type memoryResult struct {
 	Loaded   memory
 	Enqueue  loadResult
 	Upstream string
+	Scrape   time.Duration // one GET /metrics with the full outbox
 }
 
 // closedURL returns a Chatwork base URL on a local port nobody listens on,
@@ -64,6 +67,28 @@ func runMemory(ctx context.Context, relayBin, dir string, n, rooms, clients int)
 	}
 	res.Queued = res.Enqueue.Requests
 	time.Sleep(5 * time.Second)
-	res.Loaded, err = relay.readMemory()
+	if res.Loaded, err = relay.readMemory(); err != nil {
+		return res, err
+	}
+	res.Scrape, err = timeGet(ctx, relay.URL+"/metrics")
 	return res, err
+}
+
+// timeGet times one GET of url, answer read in full.
+func timeGet(ctx context.Context, url string) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("get %s: %w", url, err)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("get %s: status %d", url, resp.StatusCode)
+	}
+	return time.Since(t0), err
 }

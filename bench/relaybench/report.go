@@ -50,8 +50,9 @@ func printMemory(w io.Writer, r memoryResult) {
 	fmt.Fprintf(w, "| idle | %s | %s |\n", mib(r.Idle.RSS), mib(r.Idle.HWM))
 	fmt.Fprintf(w, "| %d undelivered messages (upstream: %s) | %s | %s |\n", r.Queued, r.Upstream, mib(r.Loaded.RSS), mib(r.Loaded.HWM))
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Filling the outbox took %s (%.0f webhooks/s, 16 clients, p99 %s, %d failed).\n\n",
-		secs(r.Enqueue.Elapsed), r.Enqueue.PerSecond(), ms(r.Enqueue.P99), r.Enqueue.Failed)
+	fmt.Fprintf(w, "Filling the outbox took %s (%.0f webhooks/s, 16 clients, p99 %s, %d failed); "+
+		"one GET /metrics with it full took %s.\n\n",
+		secs(r.Enqueue.Elapsed), r.Enqueue.PerSecond(), ms(r.Enqueue.P99), r.Enqueue.Failed, ms(r.Scrape))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
