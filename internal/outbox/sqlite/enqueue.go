@@ -127,16 +127,16 @@ func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r *request) answer {
 	if limit := s.opts.MaxQueued; limit > 0 && int(s.queued.Load())+g.added+len(b.Messages) > limit {
 		return answer{err: fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)}
 	}
-	if _, err := tx.Exec(`SAVEPOINT batch`); err != nil {
+	if _, err := tx.Stmt(s.writes.savepoint).Exec(); err != nil {
 		return answer{err: fmt.Errorf("enqueue: open savepoint: %w", err)}
 	}
-	ids, err := writeBatch(tx, g.now, s.opts.DedupTTL, b)
+	ids, err := s.writeBatch(tx, g.now, b)
 	if err != nil {
-		if _, rerr := tx.Exec(`ROLLBACK TO SAVEPOINT batch`); rerr != nil {
+		if _, rerr := tx.Stmt(s.writes.rollbackTo).Exec(); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("roll back batch: %w", rerr))
 		}
 	}
-	if _, rerr := tx.Exec(`RELEASE SAVEPOINT batch`); rerr != nil && err == nil {
+	if _, rerr := tx.Stmt(s.writes.release).Exec(); rerr != nil && err == nil {
 		err = fmt.Errorf("release savepoint: %w", rerr)
 	}
 	if err != nil {
@@ -156,8 +156,7 @@ func (s *Store) remembered(tx *sql.Tx, g *groupState, key string) (string, error
 		return id, nil
 	}
 	var id string
-	err := tx.QueryRow(`SELECT notification_id FROM dedup WHERE key = ? AND expires_at > ?`,
-		key, g.now.UnixMilli()).Scan(&id)
+	err := tx.Stmt(s.writes.lookupDedup).QueryRow(key, g.now.UnixMilli()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -168,9 +167,10 @@ func (s *Store) remembered(tx *sql.Tx, g *groupState, key string) (string, error
 }
 
 // writeBatch inserts the batch's messages and remembers its dedup key for
-// dedupTTL.
-func writeBatch(tx *sql.Tx, now time.Time, dedupTTL time.Duration, b outbox.Batch) ([]int64, error) {
+// the DedupTTL.
+func (s *Store) writeBatch(tx *sql.Tx, now time.Time, b outbox.Batch) ([]int64, error) {
 	ms := now.UnixMilli()
+	insert := tx.Stmt(s.writes.insertMessage)
 	ids := make([]int64, 0, len(b.Messages))
 	for _, m := range b.Messages {
 		dest, err := json.Marshal(m.Dest)
@@ -186,9 +186,7 @@ func writeBatch(tx *sql.Tx, now time.Time, dedupTTL time.Duration, b outbox.Batc
 			nid = b.NotificationID
 		}
 		var id int64
-		err = tx.QueryRow(`INSERT INTO messages
-			(lane, sender, destination, body, notification_id, source, route, created_at, available_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		err = insert.QueryRow(
 			m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body, nid, m.Source, m.Route, created, ms,
 		).Scan(&id)
 		if err != nil {
@@ -197,9 +195,7 @@ func writeBatch(tx *sql.Tx, now time.Time, dedupTTL time.Duration, b outbox.Batc
 		ids = append(ids, id)
 	}
 	if b.DedupKey != "" {
-		_, err := tx.Exec(`INSERT INTO dedup (key, notification_id, expires_at) VALUES (?, ?, ?)
-			ON CONFLICT (key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at`,
-			b.DedupKey, b.NotificationID, now.Add(dedupTTL).UnixMilli())
+		_, err := tx.Stmt(s.writes.rememberDedup).Exec(b.DedupKey, b.NotificationID, now.Add(s.opts.DedupTTL).UnixMilli())
 		if err != nil {
 			return nil, fmt.Errorf("remember dedup key: %w", err)
 		}

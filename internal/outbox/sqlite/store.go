@@ -54,6 +54,8 @@ type Store struct {
 	limiter *limiter.Log
 	now     func() time.Time
 
+	writes *writeStmts // prepared once for the writer
+
 	queued  atomic.Int64  // queued (not dead) messages, for MaxQueued
 	commits atomic.Int64  // group commits made, for benchmarks
 	claimMu sync.Mutex    // makes limiter.Take and the claim's update one step
@@ -116,6 +118,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
+	if s.writes, err = prepareWrites(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open outbox %s: %w", path, err)
+	}
 	s.done.Add(2)
 	go s.writer()
 	go s.sweeper()
@@ -159,7 +165,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		s.done.Wait()
-		if cerr := s.db.Close(); cerr != nil {
+		if cerr := errors.Join(s.writes.close(), s.db.Close()); cerr != nil {
 			err = fmt.Errorf("close outbox: %w", cerr)
 		}
 	})
