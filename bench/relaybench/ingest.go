@@ -47,7 +47,7 @@ func runIngest(ctx context.Context, relayBin, baselineBin, dir string, clients i
 	}
 	var res ingestResult
 	res.Relay = runLoad(ctx, loadSpec{URL: relay.URL + "/v1/alertmanager/chatwork/100", Run: fmt.Sprintf("I%d", clients),
-		Clients: clients, Duration: d, Warmup: warmup})
+		Clients: clients, Duration: d, Warmup: warmup, CPU: relay.cpuTime})
 	relay.stop()
 
 	base, err := startBaseline(baselineBin)
@@ -55,7 +55,7 @@ func runIngest(ctx context.Context, relayBin, baselineBin, dir string, clients i
 		return res, err
 	}
 	res.Baseline = runLoad(ctx, loadSpec{URL: base.URL + "/v1/alertmanager/chatwork/100", Run: fmt.Sprintf("B%d", clients),
-		Clients: clients, Duration: d, Warmup: warmup})
+		Clients: clients, Duration: d, Warmup: warmup, CPU: base.cpuTime})
 	base.stop()
 	return res, nil
 }

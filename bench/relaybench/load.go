@@ -71,6 +71,17 @@ type loadResult struct {
 	P50, P99 time.Duration // latency of the 202 answers
 	Max      time.Duration
 	FirstErr string
+	// ServerCPU is the CPU time (user+system) the server used during
+	// the measured part, when loadSpec.CPU was given.
+	ServerCPU time.Duration
+}
+
+// CPUPerRequest is the server's CPU time per accepted webhook.
+func (r loadResult) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.ServerCPU / time.Duration(r.Requests)
 }
 
 // PerSecond is the throughput of accepted webhooks.
@@ -89,6 +100,8 @@ type loadSpec struct {
 	Duration time.Duration // send until it passes (when Count is 0)
 	Warmup   time.Duration // sent first, not measured
 	Count    int           // send exactly this many (then Duration is unused)
+	// CPU, if set, returns the server's CPU time so far.
+	CPU func() time.Duration
 }
 
 // newClient returns an HTTP client keeping one connection per load client.
@@ -125,15 +138,25 @@ func runLoad(ctx context.Context, spec loadSpec) loadResult {
 		mctx, cancel = context.WithTimeout(ctx, spec.Duration)
 	}
 	defer cancel()
+	var cpu0 time.Duration
+	if spec.CPU != nil {
+		cpu0 = spec.CPU()
+	}
 	begin := time.Now()
-	for _, w := range drive(mctx, client, spec, &next, limit) {
+	workers := drive(mctx, client, spec, &next, limit)
+	elapsed := time.Since(begin)
+	var cpu time.Duration
+	if spec.CPU != nil {
+		cpu = spec.CPU() - cpu0
+	}
+	for _, w := range workers {
 		lat = append(lat, w.lat...)
 		failed += w.failed
 		if first == "" {
 			first = w.firstErr
 		}
 	}
-	res := loadResult{Clients: spec.Clients, Requests: len(lat), Failed: failed, Elapsed: time.Since(begin), FirstErr: first}
+	res := loadResult{Clients: spec.Clients, Requests: len(lat), Failed: failed, Elapsed: elapsed, FirstErr: first, ServerCPU: cpu}
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		res.P50 = lat[len(lat)*50/100]

@@ -10,12 +10,13 @@ import (
 func printIngest(w io.Writer, rows []ingestResult) {
 	fmt.Fprintln(w, "### Durable ingest (distinct Alertmanager webhooks)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| clients | relay req/s | relay p50 | relay p99 | baseline req/s | baseline p50 | baseline p99 | relay/baseline | relay failed |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| clients | relay req/s | relay p50 | relay p99 | relay CPU/req | baseline req/s | baseline p50 | baseline p99 | baseline CPU/req | relay/baseline | relay failed |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %d | %.0f | %s | %s | %.0f | %s | %s | %.2f | %d |\n",
-			r.Relay.Clients, r.Relay.PerSecond(), ms(r.Relay.P50), ms(r.Relay.P99),
-			r.Baseline.PerSecond(), ms(r.Baseline.P50), ms(r.Baseline.P99), r.Ratio(), r.Relay.Failed)
+		fmt.Fprintf(w, "| %d | %.0f | %s | %s | %s | %.0f | %s | %s | %s | %.2f | %d |\n",
+			r.Relay.Clients, r.Relay.PerSecond(), ms(r.Relay.P50), ms(r.Relay.P99), us(r.Relay.CPUPerRequest()),
+			r.Baseline.PerSecond(), ms(r.Baseline.P50), ms(r.Baseline.P99), us(r.Baseline.CPUPerRequest()),
+			r.Ratio(), r.Relay.Failed)
 	}
 	fmt.Fprintln(w)
 	for _, r := range rows {
@@ -56,6 +57,8 @@ func printMemory(w io.Writer, r memoryResult) {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
