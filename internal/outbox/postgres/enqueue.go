@@ -14,78 +14,28 @@ import (
 	"github.com/relayhq/relay/internal/outbox"
 )
 
-// maxGroup bounds how many waiting batches one group commit takes.
-const maxGroup = 256
-
 // groupTimeout bounds one group commit, so a stuck database fails the
 // waiting webhooks (503, retried by the sender) instead of hanging them.
 const groupTimeout = 30 * time.Second
 
-// request is one Enqueue call waiting for the writer.
-type request struct {
-	ctx    context.Context
-	batch  outbox.Batch
-	answer chan answer // buffered(1): the writer never blocks on it
-}
-
-type answer struct {
-	res outbox.EnqueueResult
-	err error
-}
-
-// Enqueue commits the batch durably before it returns: the writer
-// goroutine commits it, with whatever other batches are waiting, in one
-// transaction. A batch is all or nothing, whatever happens to the others
-// in its group.
+// Enqueue commits the batch durably before it returns: the group
+// committer's writer commits it, with whatever other batches are waiting,
+// in one transaction. A batch is all or nothing, whatever happens to the
+// others in its group.
 func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResult, error) {
-	r := &request{ctx: ctx, batch: b, answer: make(chan answer, 1)}
-	select {
-	case s.enqueue <- r:
-	case <-s.quit:
-		return outbox.EnqueueResult{}, ErrClosed
-	case <-ctx.Done():
-		return outbox.EnqueueResult{}, fmt.Errorf("enqueue: %w", ctx.Err())
-	}
-	// Once handed over, wait for the answer even if ctx ends: the batch
-	// may be committing, and Enqueue must not say "failed" about a batch
-	// that is stored. The writer answers every request it takes.
-	a := <-r.answer
-	if a.err == nil && len(a.res.IDs) > 0 {
+	res, err := s.group.Enqueue(ctx, b)
+	if err == nil && len(res.IDs) > 0 {
 		s.signal()
 	}
-	return a.res, a.err
+	return res, err
 }
 
-// writer takes waiting Enqueue requests in groups and commits each group.
-func (s *Store) writer() {
-	defer s.done.Done()
-	for {
-		var group []*request
-		select {
-		case r := <-s.enqueue:
-			group = append(group, r)
-		case <-s.quit:
-			return
-		}
-	more:
-		for len(group) < maxGroup {
-			select {
-			case r := <-s.enqueue:
-				group = append(group, r)
-			default:
-				break more
-			}
-		}
-		s.commitGroup(group)
-	}
-}
-
-// commitGroup writes each request's batch under its own savepoint, commits
-// once, and answers every request.
-func (s *Store) commitGroup(group []*request) {
+// commitGroup is the store's outbox.CommitFunc: it writes each batch under
+// its own savepoint, commits once, and answers every batch.
+func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	answers := make([]answer, len(group))
+	answers := make([]outbox.Answer, len(group))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		g, err := s.startGroup(ctx, tx, group)
 		if err != nil {
@@ -103,12 +53,12 @@ func (s *Store) commitGroup(group []*request) {
 		err = fmt.Errorf("enqueue: %w", err)
 		s.log.Error("outbox group commit failed", zap.Int("batches", len(group)), zap.Error(err))
 	}
-	for i, r := range group {
-		if err != nil && answers[i].err == nil {
-			answers[i] = answer{err: err}
+	for i := range answers {
+		if err != nil && answers[i].Err == nil {
+			answers[i] = outbox.Answer{Err: err}
 		}
-		r.answer <- answers[i]
 	}
+	return answers
 }
 
 // groupState is what one group commit knows beyond the database.
@@ -124,14 +74,14 @@ type groupState struct {
 // The lane locks are the ones Claim takes: a claim cannot read a lane while
 // a group that writes to it is uncommitted, so ids become visible in id
 // order within every lane, on every replica, and FIFO holds.
-func (s *Store) startGroup(ctx context.Context, tx pgx.Tx, group []*request) (*groupState, error) {
+func (s *Store) startGroup(ctx context.Context, tx pgx.Tx, group []outbox.Pending) (*groupState, error) {
 	now, err := s.clock(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
 	var lanes []string
 	for _, r := range group {
-		for _, m := range r.batch.Messages {
+		for _, m := range r.Batch.Messages {
 			lanes = append(lanes, m.Dest.Lane())
 		}
 	}
@@ -148,17 +98,17 @@ func (s *Store) startGroup(ctx context.Context, tx pgx.Tx, group []*request) (*g
 }
 
 // enqueueOne writes one batch under a savepoint, or rolls it back.
-func (s *Store) enqueueOne(ctx context.Context, tx pgx.Tx, g *groupState, r *request) answer {
-	b := r.batch
-	if err := r.ctx.Err(); err != nil {
-		return answer{err: fmt.Errorf("enqueue: %w", err)}
+func (s *Store) enqueueOne(ctx context.Context, tx pgx.Tx, g *groupState, r outbox.Pending) outbox.Answer {
+	b := r.Batch
+	if err := r.Ctx.Err(); err != nil {
+		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}
 	}
 	if first, ok := g.seen[b.DedupKey]; ok && b.DedupKey != "" {
-		return answer{res: outbox.EnqueueResult{NotificationID: first, Duplicate: true}}
+		return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: first, Duplicate: true}}
 	}
 	sp, err := tx.Begin(ctx)
 	if err != nil {
-		return answer{err: fmt.Errorf("enqueue: open savepoint: %w", err)}
+		return outbox.Answer{Err: fmt.Errorf("enqueue: open savepoint: %w", err)}
 	}
 	res, err := s.writeBatch(ctx, sp, g, b)
 	if err != nil || res.Duplicate {
@@ -170,15 +120,15 @@ func (s *Store) enqueueOne(ctx context.Context, tx pgx.Tx, g *groupState, r *req
 	}
 	if err != nil {
 		if errors.Is(err, outbox.ErrFull) {
-			return answer{err: err}
+			return outbox.Answer{Err: err}
 		}
-		return answer{err: fmt.Errorf("enqueue: %w", err)}
+		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}
 	}
 	if b.DedupKey != "" {
 		g.seen[b.DedupKey] = res.NotificationID
 	}
 	g.added += len(res.IDs)
-	return answer{res: res}
+	return outbox.Answer{Result: res}
 }
 
 // writeBatch claims the batch's dedup key, checks the cap and inserts the

@@ -27,7 +27,7 @@ import (
 )
 
 // ErrClosed is returned by Enqueue after Close.
-var ErrClosed = errors.New("outbox is closed")
+var ErrClosed = outbox.ErrClosed
 
 // Options tune a Store; the zero value is usable.
 type Options struct {
@@ -60,8 +60,8 @@ type Store struct {
 	schema  string
 	channel string // NOTIFY channel of the schema
 
-	enqueue chan *request // to the group-commit writer
-	wake    chan struct{}
+	group *outbox.GroupCommitter
+	wake  chan struct{}
 
 	quit      chan struct{}
 	stop      context.CancelFunc // ends the listener's wait
@@ -98,12 +98,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("connect outbox: %w", err)
 	}
 	s := &Store{
-		pool:    pool,
-		opts:    opts,
-		log:     opts.Logger,
-		enqueue: make(chan *request),
-		wake:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
+		pool: pool,
+		opts: opts,
+		log:  opts.Logger,
+		wake: make(chan struct{}, 1),
+		quit: make(chan struct{}),
 	}
 	if err := s.init(ctx, cfg); err != nil {
 		pool.Close()
@@ -111,8 +110,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	listenCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.done.Add(3)
-	go s.writer()
+	s.group = outbox.NewGroupCommitter(s.commitGroup)
+	s.done.Add(2)
 	go s.sweeper()
 	go s.listen(listenCtx, cfg.ConnConfig)
 	return s, nil
@@ -156,6 +155,7 @@ func firstSchema(searchPath string) string {
 // pool. Enqueue calls waiting for the writer return ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.group.Close()
 		close(s.quit)
 		s.stop()
 		s.done.Wait()

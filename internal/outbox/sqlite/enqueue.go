@@ -13,72 +13,22 @@ import (
 	"github.com/relayhq/relay/internal/outbox"
 )
 
-// maxGroup bounds how many waiting batches one group commit takes.
-const maxGroup = 256
-
-// request is one Enqueue call waiting for the writer.
-type request struct {
-	ctx    context.Context
-	batch  outbox.Batch
-	answer chan answer // buffered(1): the writer never blocks on it
-}
-
-type answer struct {
-	res outbox.EnqueueResult
-	err error
-}
-
-// Enqueue commits the batch durably before it returns: the writer
-// goroutine commits it, with whatever other batches are waiting, in one
-// synced transaction. A batch is all or nothing, whatever happens to the
+// Enqueue commits the batch durably before it returns: the group
+// committer's writer commits it, with whatever other batches are waiting,
+// in one transaction. A batch is all or nothing, whatever happens to the
 // others in its group.
 func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResult, error) {
-	r := &request{ctx: ctx, batch: b, answer: make(chan answer, 1)}
-	select {
-	case s.enqueue <- r:
-	case <-s.quit:
-		return outbox.EnqueueResult{}, ErrClosed
-	case <-ctx.Done():
-		return outbox.EnqueueResult{}, fmt.Errorf("enqueue: %w", ctx.Err())
-	}
-	// Once handed over, wait for the answer even if ctx ends: the batch
-	// may be committing, and Enqueue must not say "failed" about a batch
-	// that is stored. The writer answers every request it takes.
-	a := <-r.answer
-	if a.err == nil && len(a.res.IDs) > 0 {
+	res, err := s.group.Enqueue(ctx, b)
+	if err == nil && len(res.IDs) > 0 {
 		s.signal()
 	}
-	return a.res, a.err
+	return res, err
 }
 
-// writer takes waiting Enqueue requests in groups and commits each group.
-func (s *Store) writer() {
-	defer s.done.Done()
-	for {
-		var group []*request
-		select {
-		case r := <-s.enqueue:
-			group = append(group, r)
-		case <-s.quit:
-			return
-		}
-	more:
-		for len(group) < maxGroup {
-			select {
-			case r := <-s.enqueue:
-				group = append(group, r)
-			default:
-				break more
-			}
-		}
-		s.commitGroup(group)
-	}
-}
-
-// commitGroup writes each request's batch under its own savepoint, commits
-// once, and answers every request.
-func (s *Store) commitGroup(group []*request) {
-	answers := make([]answer, len(group))
+// commitGroup is the store's outbox.CommitFunc: it writes each batch under
+// its own savepoint, commits once, and answers every batch.
+func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
+	answers := make([]outbox.Answer, len(group))
 	err := s.inTx(context.Background(), func(tx *sql.Tx) error {
 		g := groupState{now: s.now(), seen: map[string]string{}}
 		for i, r := range group {
@@ -92,14 +42,14 @@ func (s *Store) commitGroup(group []*request) {
 		s.log.Error("outbox group commit failed", zap.Int("batches", len(group)), zap.Error(err))
 	}
 	var added int64
-	for i, r := range group {
-		if err != nil && answers[i].err == nil {
-			answers[i] = answer{err: err}
+	for i := range answers {
+		if err != nil && answers[i].Err == nil {
+			answers[i] = outbox.Answer{Err: err}
 		}
-		added += int64(len(answers[i].res.IDs))
-		r.answer <- answers[i]
+		added += int64(len(answers[i].Result.IDs))
 	}
 	s.queued.Add(added)
+	return answers
 }
 
 // groupState is what one group commit knows beyond the database.
@@ -110,25 +60,25 @@ type groupState struct {
 }
 
 // enqueueOne writes one batch under a savepoint, or rolls it back.
-func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r *request) answer {
-	b := r.batch
-	if err := r.ctx.Err(); err != nil {
-		return answer{err: fmt.Errorf("enqueue: %w", err)}
+func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) outbox.Answer {
+	b := r.Batch
+	if err := r.Ctx.Err(); err != nil {
+		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}
 	}
 	if b.DedupKey != "" {
 		first, err := s.remembered(tx, g, b.DedupKey)
 		if err != nil {
-			return answer{err: err}
+			return outbox.Answer{Err: err}
 		}
 		if first != "" {
-			return answer{res: outbox.EnqueueResult{NotificationID: first, Duplicate: true}}
+			return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: first, Duplicate: true}}
 		}
 	}
 	if limit := s.opts.MaxQueued; limit > 0 && int(s.queued.Load())+g.added+len(b.Messages) > limit {
-		return answer{err: fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)}
+		return outbox.Answer{Err: fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)}
 	}
 	if _, err := tx.Stmt(s.writes.savepoint).Exec(); err != nil {
-		return answer{err: fmt.Errorf("enqueue: open savepoint: %w", err)}
+		return outbox.Answer{Err: fmt.Errorf("enqueue: open savepoint: %w", err)}
 	}
 	ids, err := s.writeBatch(tx, g.now, b)
 	if err != nil {
@@ -140,13 +90,13 @@ func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r *request) answer {
 		err = fmt.Errorf("release savepoint: %w", rerr)
 	}
 	if err != nil {
-		return answer{err: fmt.Errorf("enqueue: %w", err)}
+		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}
 	}
 	if b.DedupKey != "" {
 		g.seen[b.DedupKey] = b.NotificationID
 	}
 	g.added += len(ids)
-	return answer{res: outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}}
+	return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}}
 }
 
 // remembered returns the NotificationID of an unexpired batch with key,

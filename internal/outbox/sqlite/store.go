@@ -24,7 +24,7 @@ import (
 )
 
 // ErrClosed is returned by Enqueue after Close.
-var ErrClosed = errors.New("outbox is closed")
+var ErrClosed = outbox.ErrClosed
 
 // Options tune a Store; the zero value is usable.
 type Options struct {
@@ -56,10 +56,10 @@ type Store struct {
 
 	writes *writeStmts // prepared once for the writer
 
-	queued  atomic.Int64  // queued (not dead) messages, for MaxQueued
-	commits atomic.Int64  // group commits made, for benchmarks
-	claimMu sync.Mutex    // makes limiter.Take and the claim's update one step
-	enqueue chan *request // to the group-commit writer
+	queued  atomic.Int64 // queued (not dead) messages, for MaxQueued
+	commits atomic.Int64 // group commits made, for benchmarks
+	claimMu sync.Mutex   // makes limiter.Take and the claim's update one step
+	group   *outbox.GroupCommitter
 	wake    chan struct{}
 
 	quit      chan struct{}
@@ -110,7 +110,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		log:     opts.Logger,
 		limiter: opts.Limiter,
 		now:     opts.Now,
-		enqueue: make(chan *request),
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 	}
@@ -122,8 +121,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
-	s.done.Add(2)
-	go s.writer()
+	s.group = outbox.NewGroupCommitter(s.commitGroup)
+	s.done.Add(1)
 	go s.sweeper()
 	return s, nil
 }
@@ -163,6 +162,7 @@ func (s *Store) init(ctx context.Context) error {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.group.Close()
 		close(s.quit)
 		s.done.Wait()
 		if cerr := errors.Join(s.writes.close(), s.db.Close()); cerr != nil {
