@@ -30,6 +30,8 @@ type fakeStore struct {
 	tries  []retried
 	stats  []outbox.Stat
 	wake   chan struct{}
+	// lists and claims count the calls to Lanes and Claim.
+	lists, claims int
 
 	// onEmpty, if set, runs when Claim finds a lane empty, before it
 	// returns: a test uses it to enqueue at the worst moment.
@@ -83,9 +85,17 @@ func (s *fakeStore) add(dest delivery.Destination, at time.Time, bodies ...strin
 	return ids
 }
 
+// calls returns how many times Lanes and Claim were called.
+func (s *fakeStore) calls() (lists, claims int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lists, s.claims
+}
+
 func (s *fakeStore) Lanes(context.Context) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.lists++
 	if s.listed != nil {
 		defer func() {
 			select {
@@ -114,6 +124,7 @@ func (s *fakeStore) Claim(_ context.Context, req outbox.ClaimRequest) (outbox.Cl
 func (s *fakeStore) claim(req outbox.ClaimRequest) (outbox.Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.claims++
 	if s.failClaims > 0 {
 		s.failClaims--
 		return outbox.Claim{}, errStoreDown

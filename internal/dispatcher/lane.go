@@ -80,8 +80,13 @@ func (d *Dispatcher) runLane(ctx context.Context, key string, leave func(string,
 				return
 			}
 		default:
+			// The lane must wait: its head is backing off or a limit is
+			// full. Enqueues cannot shorten that (they go behind the
+			// head and take no slot), so wakes are not heeded: under a
+			// continuous ingest each would cost a claim that finds the
+			// same wait. What came meanwhile is folded when it is over.
 			l.storeErrors = 0
-			sleep(ctx, wait, woken)
+			sleep(ctx, wait, nil)
 		}
 	}
 }

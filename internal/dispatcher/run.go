@@ -12,8 +12,11 @@ import (
 // posts in flight finish (each bounded by SendTimeout), and returns nil.
 // What is not delivered stays in the store for the next start.
 //
-// A supervisor lists the store's lanes at start, on every Store.Wake and
-// every PollInterval, and starts one worker per lane that has none. Run is
+// A supervisor lists the store's lanes at start, after Store.Wake and
+// every PollInterval, and starts one worker per lane that has none. It
+// lists at most once per relistAfter: a burst of enqueues costs one
+// listing, not one per webhook; a wake that comes sooner stays pending in
+// Store.Wake's buffer and is answered when the pause is over. Run is
 // called once per Dispatcher.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var (
@@ -67,21 +70,37 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 	}
 
+	stop := func() error {
+		d.wake.signal()
+		wg.Wait()
+		return nil
+	}
 	poll := time.NewTicker(d.opts.PollInterval)
 	defer poll.Stop()
+	hold := time.NewTimer(0)
+	defer hold.Stop()
 	for {
 		start()
+		hold.Reset(relistAfter)
 		select {
 		case <-ctx.Done():
-			d.wake.signal()
-			wg.Wait()
-			return nil
+			return stop()
+		case <-hold.C:
+		}
+		select {
+		case <-ctx.Done():
+			return stop()
 		case <-d.store.Wake():
 			d.wake.signal()
 		case <-poll.C:
 		}
 	}
 }
+
+// relistAfter is the least time between two listings of the lanes. Under
+// a continuous ingest every commit wakes the dispatcher; listing (and
+// waking every lane) once per commit cost more CPU than the commit.
+const relistAfter = 5 * time.Millisecond
 
 // broadcast wakes every goroutine waiting on the channel it last handed
 // out. Store.Wake is one channel: a lane that read it would steal the
