@@ -11,9 +11,22 @@ import (
 	"github.com/relayhq/relay/internal/outbox"
 )
 
+// sqlLanes lists the distinct lanes in order by hopping from one lane to
+// the next along the messages_lane_id index, one seek per lane (a loose
+// index scan, which PostgreSQL's planner does not do by itself). SELECT
+// DISTINCT reads every queued message, and the dispatcher lists the lanes
+// after every Enqueue.
+const sqlLanes = `WITH RECURSIVE l(lane) AS (
+		(SELECT lane FROM messages ORDER BY lane LIMIT 1)
+		UNION ALL
+		SELECT (SELECT m.lane FROM messages AS m WHERE m.lane > l.lane ORDER BY m.lane LIMIT 1)
+		FROM l WHERE l.lane IS NOT NULL
+	)
+	SELECT lane FROM l WHERE lane IS NOT NULL`
+
 // Lanes lists the lanes that hold queued messages, sorted.
 func (s *Store) Lanes(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT lane FROM messages ORDER BY lane`)
+	rows, err := s.pool.Query(ctx, sqlLanes)
 	if err != nil {
 		return nil, fmt.Errorf("list lanes: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,14 +46,10 @@ func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (
 		return outbox.Claim{}, err
 	}
 	var (
-		held   bool
-		queued int
-		head   *int64
+		held bool
+		head *int64
 	)
-	err = tx.QueryRow(ctx, `SELECT COALESCE(bool_or(claimed_until > $2), false), COUNT(*),
-		(SELECT available_at FROM messages WHERE lane = $1 ORDER BY id LIMIT 1)
-		FROM messages WHERE lane = $1`, req.Lane, now).Scan(&held, &queued, &head)
-	if err != nil {
+	if err := tx.QueryRow(ctx, sqlLaneState, req.Lane, now).Scan(&held, &head); err != nil {
 		return outbox.Claim{}, fmt.Errorf("read lane: %w", err)
 	}
 	if held || head == nil {
@@ -68,7 +65,11 @@ func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (
 	if wait > 0 {
 		return outbox.Claim{Wait: wait}, nil
 	}
-	msgs, err := pick(ctx, tx, req, now, queued > free)
+	fold, err := moreQueued(ctx, tx, req.Lane, free)
+	if err != nil {
+		return outbox.Claim{}, err
+	}
+	msgs, err := pick(ctx, tx, req, now, fold)
 	if err != nil {
 		return outbox.Claim{}, err
 	}
@@ -83,6 +84,49 @@ func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (
 	return outbox.Claim{Messages: msgs}, nil
 }
 
+// The claim's questions about a lane, each answered from the
+// messages_lane_* indexes without reading the whole lane: the dispatcher
+// claims after every Enqueue, so a question that read the lane made ingest
+// into a long queue quadratic.
+//
+// Each is written so that its cheap plan is the only plausible one, also
+// as the generic plan PostgreSQL switches a cached statement to, which
+// guesses every lane holds an equal share of the queue and would
+// otherwise walk the primary key (or the table) past a long lane to reach
+// a short lane queued after it. MAX(claimed_until) is one step back along
+// messages_lane_claimed ("claimed_until > $2" invited a scan hoping for an
+// early match). "lane >= $1 AND lane <= $1" is lane = $1 that the planner
+// cannot fold into a constant, so ORDER BY lane, id is an order only
+// messages_lane_id gives without a sort. TestLaneQueriesSeek checks both
+// kinds of plan.
+const (
+	// sqlLaneState reads whether the lane holds an unexpired lease and
+	// when its head is available, NULL for an empty lane (lane, now).
+	sqlLaneState = `SELECT
+		COALESCE((SELECT max(claimed_until) FROM messages WHERE lane = $1) > $2, false),
+		(SELECT available_at FROM messages WHERE lane >= $1 AND lane <= $1 ORDER BY lane, id LIMIT 1)`
+	// sqlLaneCountUpTo counts the lane's messages, stopping at a limit
+	// (lane, limit).
+	sqlLaneCountUpTo = `SELECT COUNT(*) FROM (SELECT FROM messages WHERE lane >= $1 AND lane <= $1 ORDER BY lane, id LIMIT $2) AS upto`
+	// sqlLaneFirst reads the lane's first messages (lane, limit).
+	sqlLaneFirst = `SELECT ` + messageColumns + `, available_at FROM messages
+		WHERE lane >= $1 AND lane <= $1 ORDER BY lane, id LIMIT $2`
+)
+
+// moreQueued reports whether the lane holds more messages than free, the
+// limiter's free slots: then the claim folds. It counts no further than
+// free+1.
+func moreQueued(ctx context.Context, tx pgx.Tx, lane string, free int) (bool, error) {
+	if free == math.MaxInt { // no rules: nothing to save slots for
+		return false, nil
+	}
+	var queued int64
+	if err := tx.QueryRow(ctx, sqlLaneCountUpTo, lane, int64(free)+1).Scan(&queued); err != nil {
+		return false, fmt.Errorf("count lane: %w", err)
+	}
+	return queued > int64(free), nil
+}
+
 // pick reads the head of the lane and, if fold, the available messages
 // behind it that fit in req.MaxChars with separators.
 func pick(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest, now int64, fold bool) ([]delivery.Message, error) {
@@ -90,8 +134,7 @@ func pick(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest, now int64, fo
 	if fold {
 		limit = maxFold
 	}
-	rows, err := tx.Query(ctx, `SELECT `+messageColumns+`, available_at FROM messages
-		WHERE lane = $1 ORDER BY id LIMIT $2`, req.Lane, limit)
+	rows, err := tx.Query(ctx, sqlLaneFirst, req.Lane, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read lane: %w", err)
 	}

@@ -2,7 +2,7 @@ package postgres
 
 import (
 	"context"
-	_ "embed" // schema.sql
+	_ "embed" // schema*.sql
 	"errors"
 	"fmt"
 
@@ -13,10 +13,13 @@ import (
 //go:embed schema.sql
 var schemaV1 string
 
+//go:embed schema_v2.sql
+var schemaV2 string
+
 // migrations returns the schema versions in order: migrations()[i] brings
 // the schema from version i to i+1. Add new versions at the end.
 func migrations() []string {
-	return []string{schemaV1}
+	return []string{schemaV1, schemaV2}
 }
 
 // migrate creates the schema if needed and applies the versions it has not
