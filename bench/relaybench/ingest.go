@@ -31,14 +31,23 @@ func acceptAll() *httptest.Server {
 	}))
 }
 
+// ingestStore is the outbox of the ingest run at clients: o.store, or a
+// fresh SQLite file in o.dir (synchronous=FULL).
+func ingestStore(o options, clients int) string {
+	if o.store != "" {
+		return o.store
+	}
+	return fmt.Sprintf("sqlite://%s/ingest-%d.db", o.dir, clients)
+}
+
 // runIngest measures durable ingest of distinct Alertmanager webhooks at
-// clients concurrent clients: a fresh relay (SQLite outbox in dir,
-// synchronous=FULL) against the baseline server.
-func runIngest(ctx context.Context, relayBin, baselineBin, dir string, clients int, d, warmup time.Duration) (ingestResult, error) {
+// clients concurrent clients: a fresh relay on store against the baseline
+// server.
+func runIngest(ctx context.Context, relayBin, baselineBin, store string, clients int, d, warmup time.Duration) (ingestResult, error) {
 	up := acceptAll()
 	defer up.Close()
 	relay, err := startRelay(relayBin, map[string]string{
-		"RELAY_STORE":            fmt.Sprintf("sqlite://%s/ingest-%d.db", dir, clients),
+		"RELAY_STORE":            store,
 		"RELAY_CHATWORK_TOKEN":   benchToken,
 		"RELAY_CHATWORK_API_URL": up.URL + "/v2",
 	})

@@ -28,6 +28,7 @@ import (
 // options are the harness's flags.
 type options struct {
 	relayBin, baselineBin, dir string
+	store                      string // RELAY_STORE of the ingest runs; "" = a fresh SQLite file each
 	clients                    []int
 	duration, warmup           time.Duration
 	storms                     []int
@@ -43,6 +44,7 @@ func main() {
 	flag.StringVar(&o.relayBin, "relay", "", "relay binary (built from ./cmd/relay)")
 	flag.StringVar(&o.baselineBin, "baseline", "", "baseline binary (built from ./bench/baseline)")
 	flag.StringVar(&o.dir, "dir", "", "directory for the SQLite outboxes (default: a new one under $TMPDIR)")
+	flag.StringVar(&o.store, "store", "", "RELAY_STORE for the ingest runs, e.g. postgres://... (default: a fresh SQLite outbox per run; a PostgreSQL queue carries over between runs)")
 	flag.StringVar(&clients, "clients", "1,8,64", "ingest concurrency levels")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per ingest run")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per ingest run")
@@ -86,7 +88,7 @@ func run(o options) error {
 		var rows []ingestResult
 		for _, c := range o.clients {
 			progress("ingest: %d clients, %v each for relay and baseline", c, o.duration)
-			r, err := runIngest(ctx, o.relayBin, o.baselineBin, o.dir, c, o.duration, o.warmup)
+			r, err := runIngest(ctx, o.relayBin, o.baselineBin, ingestStore(o, c), c, o.duration, o.warmup)
 			if err != nil {
 				return err
 			}
