@@ -58,7 +58,7 @@ func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (
 	if *head > now {
 		return outbox.Claim{Wait: time.Duration(*head-now) * time.Millisecond}, nil
 	}
-	free, wait, err := s.takeSlot(ctx, tx, now, req)
+	now, free, wait, err := s.takeSlot(ctx, tx, now, req)
 	if err != nil {
 		return outbox.Claim{}, err
 	}

@@ -14,12 +14,18 @@ import (
 
 // takeSlot is limiter.Log.Take and Free on the shared log: under the locks
 // of the rules' keys it reads their pauses and slots, and if every rule has
-// a free slot it takes one per key. It returns the free slots before this
-// one (the least over the rules) and, when it took nothing, how long until
-// all rules could be free.
-func (s *Store) takeSlot(ctx context.Context, tx pgx.Tx, now int64, req outbox.ClaimRequest) (free int, wait time.Duration, err error) {
+// a free slot it takes one per key. It returns the time of the slot, the
+// free slots before this one (the least over the rules) and, when it took
+// nothing, how long until all rules could be free.
+//
+// The clock is read again once the keys are locked. A time read before
+// waiting for the locks could be older than a slot another replica took
+// meanwhile, or than the "now" with which it pruned the log; a slot
+// recorded in the past would then leave the window before the post it
+// stands for, and a window could hold more than Limit posts.
+func (s *Store) takeSlot(ctx context.Context, tx pgx.Tx, now int64, req outbox.ClaimRequest) (at int64, free int, wait time.Duration, err error) {
 	if len(req.Rules) == 0 {
-		return math.MaxInt, 0, nil
+		return now, math.MaxInt, 0, nil
 	}
 	keys := make([]string, 0, len(req.Rules))
 	horizon := int64(0) // the widest window, in ms, plus the margin
@@ -30,16 +36,19 @@ func (s *Store) takeSlot(ctx context.Context, tx pgx.Tx, now int64, req outbox.C
 		horizon = max(horizon, durationMillis(r.Window+req.Margin))
 	}
 	if err := s.lockAll(ctx, tx, "limit", keys); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
+	}
+	if now, err = s.clock(ctx, tx); err != nil {
+		return 0, 0, 0, err
 	}
 	// Slots that left the widest window count for no rule: drop them.
 	if _, err := tx.Exec(ctx, `DELETE FROM limiter_slots WHERE key = ANY($1) AND at <= $2`,
 		keys, now-horizon); err != nil {
-		return 0, 0, fmt.Errorf("prune limiter slots: %w", err)
+		return 0, 0, 0, fmt.Errorf("prune limiter slots: %w", err)
 	}
 	slots, paused, err := readLog(ctx, tx, keys)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	free = math.MaxInt
 	var waitMs int64
@@ -66,12 +75,12 @@ func (s *Store) takeSlot(ctx context.Context, tx pgx.Tx, now int64, req outbox.C
 		}
 	}
 	if waitMs > 0 {
-		return free, time.Duration(waitMs) * time.Millisecond, nil
+		return now, free, time.Duration(waitMs) * time.Millisecond, nil
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO limiter_slots (key, at) SELECT unnest($1::text[]), $2`, keys, now); err != nil {
-		return 0, 0, fmt.Errorf("take limiter slot: %w", err)
+		return 0, 0, 0, fmt.Errorf("take limiter slot: %w", err)
 	}
-	return free, 0, nil
+	return now, free, 0, nil
 }
 
 // readLog returns the slot times (ascending) and pause ends of keys.
