@@ -57,6 +57,7 @@ func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
 		if err != nil && answers[i].Err == nil {
 			answers[i] = outbox.Answer{Err: err}
 		}
+		s.depth.n += len(answers[i].Result.IDs)
 	}
 	return answers
 }
@@ -90,11 +91,37 @@ func (s *Store) startGroup(ctx context.Context, tx pgx.Tx, group []outbox.Pendin
 	}
 	g := &groupState{now: now, seen: map[string]string{}}
 	if s.opts.MaxQueued > 0 {
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM messages`).Scan(&g.queued); err != nil {
-			return nil, fmt.Errorf("count queue: %w", err)
+		if g.queued, err = s.depth.get(ctx, tx, s.opts.MaxQueued); err != nil {
+			return nil, err
 		}
 	}
 	return g, nil
+}
+
+// depthRefresh is how long a counted queue size is trusted for MaxQueued.
+const depthRefresh = time.Second
+
+// queueDepth is the queue's size as last counted, plus what this replica
+// enqueued since. Counting every message on every group commit would make
+// ingest slow down as the queue grows; the cap is a safety valve, so the
+// size is counted at most once a second, and on every commit once the
+// queue is within a tenth of the cap, where it must be exact. Between
+// counts, other replicas' enqueues are not seen.
+type queueDepth struct {
+	n  int
+	at time.Time
+}
+
+func (d *queueDepth) get(ctx context.Context, tx pgx.Tx, limit int) (int, error) {
+	if !d.at.IsZero() && time.Since(d.at) < depthRefresh && d.n < limit-limit/10 {
+		return d.n, nil
+	}
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM messages`).Scan(&d.n); err != nil {
+		d.at = time.Time{}
+		return 0, fmt.Errorf("count queue: %w", err)
+	}
+	d.at = time.Now()
+	return d.n, nil
 }
 
 // enqueueOne writes one batch under a savepoint, or rolls it back.

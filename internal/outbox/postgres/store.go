@@ -62,6 +62,9 @@ type Store struct {
 
 	group *outbox.GroupCommitter
 	wake  chan struct{}
+	// depth caches the queue's size for MaxQueued; only the group-commit
+	// writer goroutine touches it.
+	depth queueDepth
 
 	quit      chan struct{}
 	stop      context.CancelFunc // ends the listener's wait
