@@ -25,14 +25,18 @@ func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResu
 	return res, err
 }
 
-// commitGroup is the store's outbox.CommitFunc: it writes each batch under
-// its own savepoint, commits once, and answers every batch.
+// commitGroup is the store's outbox.CommitFunc: it writes each batch, or
+// nothing of it, commits once, and answers every batch.
 func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
 	answers := make([]outbox.Answer, len(group))
 	err := s.inTx(context.Background(), func(tx *sql.Tx) error {
 		g := groupState{now: s.now(), seen: map[string]string{}}
 		for i, r := range group {
-			answers[i] = s.enqueueOne(tx, &g, r)
+			a, err := s.enqueueOne(tx, &g, r)
+			if err != nil {
+				return err
+			}
+			answers[i] = a
 		}
 		return nil
 	})
@@ -59,54 +63,93 @@ type groupState struct {
 	added int               // messages written in this group
 }
 
-// enqueueOne writes one batch under a savepoint, or rolls it back.
-func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) outbox.Answer {
+// enqueueOne writes one batch, or nothing of it, and answers it. An error
+// means the group must not commit.
+//
+// A batch of one message (one per webhook, nearly always) runs two
+// statements and no savepoint: claiming its dedup key and inserting the
+// message. A statement is atomic by itself, so if the insert fails, deleting
+// the key again undoes the claim (a key that was free or expired before is
+// as good as absent). A larger batch writes under a savepoint and rolls
+// back to it.
+func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) (outbox.Answer, error) {
 	b := r.Batch
 	if err := r.Ctx.Err(); err != nil {
-		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}
+		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
-	if b.DedupKey != "" {
-		first, err := s.remembered(tx, g, b.DedupKey)
-		if err != nil {
-			return outbox.Answer{Err: err}
-		}
-		if first != "" {
-			return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: first, Duplicate: true}}
-		}
+	if id, ok := g.seen[b.DedupKey]; ok && b.DedupKey != "" {
+		return duplicate(id), nil
 	}
 	if limit := s.opts.MaxQueued; limit > 0 && int(s.queued.Load())+g.added+len(b.Messages) > limit {
-		return outbox.Answer{Err: fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)}
+		return s.fullOrDuplicate(tx, g, b), nil
 	}
-	if _, err := tx.Stmt(s.writes.savepoint).Exec(); err != nil {
-		return outbox.Answer{Err: fmt.Errorf("enqueue: open savepoint: %w", err)}
-	}
-	ids, err := s.writeBatch(tx, g.now, b)
-	if err != nil {
-		if _, rerr := tx.Stmt(s.writes.rollbackTo).Exec(); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("roll back batch: %w", rerr))
+	single := len(b.Messages) == 1
+	if !single {
+		if _, err := tx.Stmt(s.writes.savepoint).Exec(); err != nil {
+			return outbox.Answer{Err: fmt.Errorf("enqueue: open savepoint: %w", err)}, nil
 		}
 	}
-	if _, rerr := tx.Stmt(s.writes.release).Exec(); rerr != nil && err == nil {
-		err = fmt.Errorf("release savepoint: %w", rerr)
+	var ids []int64
+	first, err := s.claimDedup(tx, g.now, b)
+	if err == nil && first == "" {
+		ids, err = s.insertMessages(tx, g.now, b)
+		if err != nil && single && b.DedupKey != "" {
+			if _, ferr := tx.Stmt(s.writes.forgetDedup).Exec(b.DedupKey); ferr != nil {
+				// The key would outlive its message and make the sender's
+				// retry a duplicate: fail the whole group instead.
+				return outbox.Answer{}, errors.Join(err, fmt.Errorf("forget dedup key: %w", ferr))
+			}
+		}
+	}
+	if !single {
+		if err != nil {
+			if _, rerr := tx.Stmt(s.writes.rollbackTo).Exec(); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("roll back batch: %w", rerr))
+			}
+		}
+		if _, rerr := tx.Stmt(s.writes.release).Exec(); rerr != nil && err == nil {
+			err = fmt.Errorf("release savepoint: %w", rerr)
+		}
 	}
 	if err != nil {
-		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}
+		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
+	}
+	if first != "" {
+		return duplicate(first), nil
 	}
 	if b.DedupKey != "" {
 		g.seen[b.DedupKey] = b.NotificationID
 	}
 	g.added += len(ids)
-	return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}}
+	return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}}, nil
 }
 
-// remembered returns the NotificationID of an unexpired batch with key,
-// written earlier in this group or committed before, or "".
-func (s *Store) remembered(tx *sql.Tx, g *groupState, key string) (string, error) {
-	if id, ok := g.seen[key]; ok {
-		return id, nil
+// duplicate answers a batch whose dedup key first came with notification
+// first.
+func duplicate(first string) outbox.Answer {
+	return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: first, Duplicate: true}}
+}
+
+// fullOrDuplicate answers a batch that would take the queue over its cap:
+// a duplicate is answered as one, anything else is refused.
+func (s *Store) fullOrDuplicate(tx *sql.Tx, g *groupState, b outbox.Batch) outbox.Answer {
+	if b.DedupKey != "" {
+		first, err := s.remembered(tx, g.now, b.DedupKey)
+		if err != nil {
+			return outbox.Answer{Err: err}
+		}
+		if first != "" {
+			return duplicate(first)
+		}
 	}
+	return outbox.Answer{Err: fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)}
+}
+
+// remembered returns the NotificationID of a committed, unexpired batch
+// with key, or "".
+func (s *Store) remembered(tx *sql.Tx, now time.Time, key string) (string, error) {
 	var id string
-	err := tx.Stmt(s.writes.lookupDedup).QueryRow(key, g.now.UnixMilli()).Scan(&id)
+	err := tx.Stmt(s.writes.lookupDedup).QueryRow(key, now.UnixMilli()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -116,9 +159,32 @@ func (s *Store) remembered(tx *sql.Tx, g *groupState, key string) (string, error
 	return id, nil
 }
 
-// writeBatch inserts the batch's messages and remembers its dedup key for
-// the DedupTTL.
-func (s *Store) writeBatch(tx *sql.Tx, now time.Time, b outbox.Batch) ([]int64, error) {
+// claimDedup remembers the batch's dedup key for the DedupTTL unless an
+// unexpired batch holds it; then it returns that batch's NotificationID
+// and changes nothing. One statement does both in the usual case (the key
+// is new); only a duplicate costs a second, to read who holds the key.
+func (s *Store) claimDedup(tx *sql.Tx, now time.Time, b outbox.Batch) (string, error) {
+	if b.DedupKey == "" {
+		return "", nil
+	}
+	var id string
+	err := tx.Stmt(s.writes.claimDedup).
+		QueryRow(b.DedupKey, b.NotificationID, now.Add(s.opts.DedupTTL).UnixMilli(), now.UnixMilli()).Scan(&id)
+	switch {
+	case err == nil:
+		return "", nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("remember dedup key: %w", err)
+	}
+	first, err := s.remembered(tx, now, b.DedupKey)
+	if err == nil && first == "" {
+		err = errors.New("enqueue: dedup key neither claimed nor held")
+	}
+	return first, err
+}
+
+// insertMessages inserts the batch's messages.
+func (s *Store) insertMessages(tx *sql.Tx, now time.Time, b outbox.Batch) ([]int64, error) {
 	ms := now.UnixMilli()
 	insert := tx.Stmt(s.writes.insertMessage)
 	ids := make([]int64, 0, len(b.Messages))
@@ -143,12 +209,6 @@ func (s *Store) writeBatch(tx *sql.Tx, now time.Time, b outbox.Batch) ([]int64, 
 			return nil, fmt.Errorf("insert message: %w", err)
 		}
 		ids = append(ids, id)
-	}
-	if b.DedupKey != "" {
-		_, err := tx.Stmt(s.writes.rememberDedup).Exec(b.DedupKey, b.NotificationID, now.Add(s.opts.DedupTTL).UnixMilli())
-		if err != nil {
-			return nil, fmt.Errorf("remember dedup key: %w", err)
-		}
 	}
 	return ids, nil
 }

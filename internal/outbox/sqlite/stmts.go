@@ -15,7 +15,8 @@ import (
 type writeStmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
 	insertMessage                  *sql.Stmt
-	lookupDedup, rememberDedup     *sql.Stmt
+	lookupDedup, claimDedup        *sql.Stmt
+	forgetDedup                    *sql.Stmt
 }
 
 // prepareWrites prepares the writer's statements on db.
@@ -32,8 +33,13 @@ func prepareWrites(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 			(lane, sender, destination, body, notification_id, source, route, created_at, available_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
 		{&w.lookupDedup, `SELECT notification_id FROM dedup WHERE key = ? AND expires_at > ?`},
-		{&w.rememberDedup, `INSERT INTO dedup (key, notification_id, expires_at) VALUES (?, ?, ?)
-			ON CONFLICT (key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at`},
+		// Inserts or takes over an expired key; returns no row if an
+		// unexpired batch holds the key (expires_at > now, as lookupDedup).
+		{&w.claimDedup, `INSERT INTO dedup (key, notification_id, expires_at) VALUES (?1, ?2, ?3)
+			ON CONFLICT (key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at
+			WHERE dedup.expires_at <= ?4
+			RETURNING notification_id`},
+		{&w.forgetDedup, `DELETE FROM dedup WHERE key = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -47,7 +53,7 @@ func prepareWrites(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 // close closes every prepared statement.
 func (w *writeStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMessage, w.lookupDedup, w.rememberDedup} {
+	for _, st := range []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMessage, w.lookupDedup, w.claimDedup, w.forgetDedup} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

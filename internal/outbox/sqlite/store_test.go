@@ -266,3 +266,42 @@ func TestEnqueueAfterCloseFails(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// TestFailedBatchLeavesItsDedupKeyFree: a batch that could not be stored
+// must not be remembered, or the sender's retry would be dropped as a
+// duplicate. Both shapes are covered: one message (written without a
+// savepoint) and several (written under one).
+func TestFailedBatchLeavesItsDedupKeyFree(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("z", 200_000) // needs far more than 40 pages
+	for _, c := range []struct {
+		name   string
+		bodies []string
+	}{
+		{"one message", []string{huge}},
+		{"several messages", []string{"ok", huge}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t, filepath.Join(t.TempDir(), "outbox.db"), Options{MaxPageCount: 40})
+			b := batch("1", c.bodies...)
+			b.DedupKey = "group-1"
+			if _, err := s.Enqueue(t.Context(), b); err == nil {
+				t.Fatal("Enqueue of a batch larger than the database succeeded")
+			}
+			var keys int
+			if err := s.db.QueryRow(`SELECT COUNT(*) FROM dedup`).Scan(&keys); err != nil {
+				t.Fatalf("count: %v", err)
+			}
+			if keys != 0 {
+				t.Errorf("%d dedup keys after the failed batch, want 0", keys)
+			}
+			retry := batch("1", "small")
+			retry.DedupKey = "group-1"
+			res, err := s.Enqueue(t.Context(), retry)
+			if err != nil || res.Duplicate || len(res.IDs) != 1 {
+				t.Errorf("retry = %+v, %v; want one message stored, not a duplicate", res, err)
+			}
+		})
+	}
+}
