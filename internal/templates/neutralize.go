@@ -1,10 +1,7 @@
 package templates
 
 import (
-	"reflect"
 	"strings"
-
-	"github.com/relayhq/relay/internal/alert"
 )
 
 // fullwidthBracket replaces the "[" of a would-be tag: it reads the same but
@@ -63,68 +60,5 @@ func isASCIILetter(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-// copyData returns a deep copy of d with f applied to every string in it
-// (map keys included). Templates get the copy, so a template function that
-// mutates a map (sprig's set, unset) never touches the caller's Data, and
-// for Chatwork f neutralises everything the alert carries. It walks d by
-// reflection so that fields added to the model later are covered too.
-func copyData(d *alert.Data, f func(string) string) *alert.Data {
-	c := copyValue(reflect.ValueOf(d).Elem(), f).Interface().(alert.Data)
-	return &c
-}
-
-func copyValue(v reflect.Value, f func(string) string) reflect.Value {
-	switch v.Kind() {
-	case reflect.String:
-		out := reflect.New(v.Type()).Elem()
-		out.SetString(f(v.String()))
-		return out
-	case reflect.Map:
-		if v.IsNil() {
-			return v
-		}
-		out := reflect.MakeMapWithSize(v.Type(), v.Len())
-		for it := v.MapRange(); it.Next(); {
-			out.SetMapIndex(copyValue(it.Key(), f), copyValue(it.Value(), f))
-		}
-		return out
-	case reflect.Slice:
-		if v.IsNil() {
-			return v
-		}
-		out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-		for i := range v.Len() {
-			out.Index(i).Set(copyValue(v.Index(i), f))
-		}
-		return out
-	case reflect.Pointer:
-		if v.IsNil() {
-			return v
-		}
-		out := reflect.New(v.Type().Elem())
-		out.Elem().Set(copyValue(v.Elem(), f))
-		return out
-	case reflect.Interface:
-		if v.IsNil() {
-			return v
-		}
-		out := reflect.New(v.Type()).Elem()
-		out.Set(copyValue(v.Elem(), f))
-		return out
-	case reflect.Struct:
-		// Copy the whole struct first: unexported fields (time.Time's) hold
-		// no alert text and are kept as they are.
-		out := reflect.New(v.Type()).Elem()
-		out.Set(v)
-		for i := range v.NumField() {
-			if out.Field(i).CanSet() {
-				out.Field(i).Set(copyValue(v.Field(i), f))
-			}
-		}
-		return out
-	default:
-		return v
-	}
-}
-
+// identity is the string function of a copy that changes no text.
 func identity(s string) string { return s }
