@@ -35,6 +35,15 @@ type amAlert struct {
 // DecodeAlertmanager decodes an Alertmanager webhook payload (version "4";
 // a missing version is accepted).
 func DecodeAlertmanager(body []byte) (*Data, error) {
+	if d, ok := decodeAlertmanagerOnce(body); ok {
+		return d, nil
+	}
+	return decodeAlertmanagerByParts(body)
+}
+
+// decodeAlertmanagerByParts decodes the payload, then each alert on its
+// own, so that an error names the alert it is in.
+func decodeAlertmanagerByParts(body []byte) (*Data, error) {
 	const src = SourceAlertmanager
 	var m amMessage
 	if err := decodeObject(src, "", body, &m); err != nil {
@@ -57,6 +66,12 @@ func DecodeAlertmanager(body []byte) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
+	return m.data(as), nil
+}
+
+// data returns the notification of m with alerts as.
+func (m *amMessage) data(as Alerts) *Data {
+	const src = SourceAlertmanager
 	return &Data{
 		Receiver:          m.Receiver,
 		Status:            m.Status,
@@ -69,7 +84,7 @@ func DecodeAlertmanager(body []byte) (*Data, error) {
 		Kind:              KindAlertmanager,
 		GroupKey:          m.GroupKey,
 		TruncatedAlerts:   m.TruncatedAlerts,
-	}, nil
+	}
 }
 
 // alert checks w and converts it; path names it in errors. A missing
