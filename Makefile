@@ -1,6 +1,8 @@
 # relay's everyday commands. `make test` is the test suite CI runs.
 GO        ?= go
 FUZZTIME  ?= 30s
+# FUZZTIMEOUT bounds each fuzz target when FUZZTIME is a count (Nx).
+FUZZTIMEOUT ?= 5m
 PKGS      := ./...
 
 .PHONY: all build test race vet fmt fuzz bench run clean
@@ -28,7 +30,7 @@ fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "fuzz $$pkg $$f"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -timeout $(FUZZTIMEOUT) $$pkg; \
 		done; \
 	done
 
