@@ -12,6 +12,13 @@ import (
 // was a tenth of the relay's CPU under ingest. A transaction uses them
 // through tx.Stmt, which reuses the preparation on the store's one
 // connection (and prepares again if that connection was replaced).
+//
+// The writes keep their RETURNING clauses and run as queries, although
+// Exec (LastInsertId, RowsAffected) would be lighter: with RETURNING, a
+// full disk (SQLITE_FULL) undoes only the failing statement. The same
+// INSERT without RETURNING, run by Exec, rolled back the whole group
+// transaction instead (SQLite rolls back only statements that keep a
+// statement journal), and TestGroupCommitIsolatesFailingBatch failed.
 type writeStmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
 	insertMessage                  *sql.Stmt
