@@ -139,25 +139,18 @@ func pick(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest, now int64, fo
 		return nil, fmt.Errorf("read lane: %w", err)
 	}
 	defer rows.Close()
-	var (
-		msgs  []delivery.Message
-		chars int
-	)
+	var msgs []delivery.Message
+	folder := outbox.NewFolder(req)
 	for rows.Next() {
 		var available int64
 		m, err := scanMessage(rows, &available)
 		if err != nil {
 			return nil, fmt.Errorf("read lane: %w", err)
 		}
-		n := delivery.Len(m.Body)
-		if len(msgs) > 0 {
-			n += req.SeparatorLen
-			if available > now || chars+n > req.MaxChars {
-				break
-			}
+		if !folder.Add(delivery.Len(m.Body), available <= now) {
+			break
 		}
 		msgs = append(msgs, m)
-		chars += n
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read lane: %w", err)
