@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,33 +40,11 @@ func fingerprint(name string) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// sendAll posts n distinct alerts named prefix<i> concurrently and returns
-// the names that were answered 202.
+// sendAll posts n distinct alerts named prefix<i> concurrently to r and
+// returns the names that were answered 202.
 func sendAll(t *testing.T, r *Relay, path, prefix string, n int) []string {
 	t.Helper()
-	var mu sync.Mutex
-	var accepted []string
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("%s%04d", prefix, i)
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			code, ans := r.Post(t, path, "application/json", alertPayload(name, "firing"))
-			if code != http.StatusAccepted {
-				t.Errorf("%s: got %d %s, want 202", name, code, ans)
-				return
-			}
-			mu.Lock()
-			accepted = append(accepted, name)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return accepted
+	return sendRoundRobin(t, []*Relay{r}, path, prefix, n)
 }
 
 // waitDelivered waits until every name appears in some post to room.

@@ -64,7 +64,7 @@ func startReplicas(t *testing.T, n int, cw *chatworktest.Server) []*Relay {
 	return relays
 }
 
-// sendRoundRobin posts n distinct alerts named prefix<i>, concurrently,
+// sendRoundRobin posts n distinct alerts named prefix<i>, 8 at a time,
 // alert i to relays[i % len(relays)], and returns the names answered 202.
 func sendRoundRobin(t *testing.T, relays []*Relay, path, prefix string, n int) []string {
 	t.Helper()
