@@ -143,29 +143,36 @@ func (t *Templates) Names() []string {
 // text). It returns the trimmed message; a template that renders only
 // white space is an error, since chat services refuse empty messages.
 func (t *Templates) Render(kind, name string, d *alert.Data) (string, error) {
-	tmpl, err := t.lookup(kind, name, d)
+	r, err := t.lookup(kind, name, d)
 	if err != nil {
 		return "", err
 	}
-	return execute(tmpl, prepare(kind, d))
+	return r.execute(prepare(kind, d))
+}
+
+// renderer is a template to execute: by text/template, or, for a built-in
+// template that has one, by its Go form (compiled.go).
+type renderer struct {
+	tmpl *template.Template
+	fast compiledFunc
 }
 
 // lookup returns the template to execute for kind, name and d.
-func (t *Templates) lookup(kind, name string, d *alert.Data) (*template.Template, error) {
+func (t *Templates) lookup(kind, name string, d *alert.Data) (renderer, error) {
 	if name == "" {
 		n, err := defaultName(kind, d)
 		if err != nil {
-			return nil, err
+			return renderer{}, err
 		}
-		return t.builtin.Lookup(n), nil
+		return renderer{tmpl: t.builtin.Lookup(n), fast: compiled[n]}, nil
 	}
 	if !t.Has(name) {
-		return nil, fmt.Errorf("render template %q: no such template", name)
+		return renderer{}, fmt.Errorf("render template %q: no such template", name)
 	}
 	if kind != delivery.KindChatwork && kind != delivery.KindChatMessenger && kind != delivery.KindConsole {
-		return nil, fmt.Errorf("render template %q: unknown sender kind %q", name, kind)
+		return renderer{}, fmt.Errorf("render template %q: unknown sender kind %q", name, kind)
 	}
-	return t.custom.Lookup(name), nil
+	return renderer{tmpl: t.custom.Lookup(name)}, nil
 }
 
 // prepare returns the data a template sees: a private deep copy of d, with
@@ -179,14 +186,18 @@ func prepare(kind string, d *alert.Data) *alert.Data {
 
 var errEmpty = errors.New("rendered an empty message")
 
-func execute(tmpl *template.Template, d *alert.Data) (string, error) {
+// execute renders d, which prepare has made, and trims the message.
+func (r renderer) execute(d *alert.Data) (string, error) {
 	var b strings.Builder
-	if err := tmpl.Execute(&b, d); err != nil {
-		return "", fmt.Errorf("render template %q: %w", tmpl.Name(), err)
+	if r.fast != nil {
+		b.Grow(1024)
+		r.fast(&b, d)
+	} else if err := r.tmpl.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("render template %q: %w", r.tmpl.Name(), err)
 	}
 	s := strings.TrimSpace(b.String())
 	if s == "" {
-		return "", fmt.Errorf("render template %q: %w", tmpl.Name(), errEmpty)
+		return "", fmt.Errorf("render template %q: %w", r.tmpl.Name(), errEmpty)
 	}
 	return s, nil
 }
