@@ -183,7 +183,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
 	if err != nil {
 		var me *http.MaxBytesError
 		if errors.As(err, &me) {
@@ -198,6 +198,37 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, intake.Errorf(intake.Invalid, "empty request body: want the webhook payload")
 	}
 	return body, nil
+}
+
+// maxPrealloc bounds the buffer readAll allocates before the body arrives,
+// so that clients that announce large bodies and send nothing do not pin
+// memory for them.
+const maxPrealloc = 64 << 10
+
+// readAll reads rd to the end. A body of known size (size >= 0) goes into
+// one buffer of size+1 bytes: the extra byte takes the read that finds EOF,
+// so a body of the announced size needs no growing and copying, which
+// io.ReadAll does in steps of 512 bytes and more. Beyond maxPrealloc, and
+// for a body longer than announced (not over net/http, which stops at
+// Content-Length), the buffer grows as the body arrives.
+func readAll(rd io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(rd)
+	}
+	b := make([]byte, 0, min(size, maxPrealloc)+1)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // withoutCredentials returns a copy of h without the headers that carry

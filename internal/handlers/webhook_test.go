@@ -348,3 +348,67 @@ func TestWebhookBrokenBodyIsRetryable(t *testing.T) {
 		t.Errorf("got %d requests accepted, want none", len(accepted))
 	}
 }
+
+// TestWebhookBodyIsReadWhole holds the body limit (64 bytes in newEnv) and
+// the body the pipeline gets, whether Content-Length is announced, absent
+// (chunked) or wrong (possible only when the handler is called directly).
+func TestWebhookBodyIsReadWhole(t *testing.T) {
+	t.Parallel()
+	atLimit := strings.Repeat("x", 64)
+	cases := []struct {
+		name          string
+		body          string
+		contentLength int64
+		wantStatus    int
+	}{
+		{name: "announced, one byte", body: "x", contentLength: 1, wantStatus: 202},
+		{name: "announced, at the limit", body: atLimit, contentLength: 64, wantStatus: 202},
+		{name: "announced, over the limit", body: atLimit + "x", contentLength: 65, wantStatus: 413},
+		{name: "chunked, at the limit", body: atLimit, contentLength: -1, wantStatus: 202},
+		{name: "chunked, over the limit", body: atLimit + "x", contentLength: -1, wantStatus: 413},
+		{name: "chunked, empty", body: "", contentLength: -1, wantStatus: 400},
+		{name: "announced empty", body: "", contentLength: 0, wantStatus: 400},
+		{name: "shorter than announced", body: "short", contentLength: 40, wantStatus: 202},
+		{name: "longer than announced, within the limit", body: atLimit, contentLength: 3, wantStatus: 202},
+		{name: "longer than announced, over the limit", body: atLimit + "x", contentLength: 3, wantStatus: 413},
+		{name: "announced zero, body sent", body: "abc", contentLength: 0, wantStatus: 202},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := newEnv(t, &fakePipeline{}, nil)
+			req := newRequest(http.MethodPost, "/v1/generic/ops", tc.body)
+			req.ContentLength = tc.contentLength
+			req.Header.Set("Content-Type", "text/plain")
+			w := serve(env.handler, req)
+			if w.Code != tc.wantStatus {
+				t.Fatalf("got %d %s, want %d", w.Code, w.Body, tc.wantStatus)
+			}
+			accepted, _ := env.pipeline.calls()
+			if tc.wantStatus != http.StatusAccepted {
+				if len(accepted) != 0 {
+					t.Errorf("got %d requests accepted, want none", len(accepted))
+				}
+				return
+			}
+			if len(accepted) != 1 || string(accepted[0].Body) != tc.body {
+				t.Fatalf("got %d requests accepted, want one with body %q", len(accepted), tc.body)
+			}
+		})
+	}
+}
+
+func TestReadAllGrowsPastThePreallocation(t *testing.T) {
+	t.Parallel()
+	want := strings.Repeat("0123456789", maxPrealloc/5) // twice maxPrealloc
+	for _, size := range []int64{-1, 0, 10, maxPrealloc, int64(len(want)), int64(len(want)) + 100} {
+		got, err := readAll(io.LimitReader(strings.NewReader(want), int64(len(want))), size)
+		if err != nil || string(got) != want {
+			t.Errorf("size %d: got %d bytes, %v; want %d bytes", size, len(got), err, len(want))
+		}
+	}
+	got, err := readAll(strings.NewReader("abc"), 3)
+	if err != nil || string(got) != "abc" || cap(got) != 4 {
+		t.Errorf("got %q (cap %d), %v; want \"abc\" in one buffer of 4 bytes", got, cap(got), err)
+	}
+}
