@@ -78,8 +78,8 @@ func BenchmarkWebhook(b *testing.B) {
 	for range b.N {
 		r := tmpl
 		r.Header = http.Header{
-			"Content-Type":   {"application/json"},
-			"User-Agent":     {"Go-http-client/1.1"},
+			"Content-Type": {"application/json"},
+			"User-Agent":   {"Go-http-client/1.1"},
 		}
 		r.Body = io.NopCloser(bytes.NewReader(benchPayload))
 		w.h = http.Header{}
