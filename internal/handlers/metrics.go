@@ -2,11 +2,8 @@ package handlers
 
 import (
 	"fmt"
-	"net/http"
 	"strconv"
-	"time"
 
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -40,23 +37,4 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // received counts one webhook.
 func (m *metrics) received(source, route string, status int) {
 	m.webhooks.WithLabelValues(source, route, strconv.Itoa(status)).Inc()
-}
-
-// instrument observes every request's duration under its route pattern.
-func (m *metrics) instrument(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r)
-		m.duration.WithLabelValues(routePattern(r), strconv.Itoa(status(ww))).Observe(time.Since(start).Seconds())
-	})
-}
-
-// status is the status a wrapped writer sent; 200 when the handler wrote
-// nothing, as net/http then answers.
-func status(ww middleware.WrapResponseWriter) int {
-	if s := ww.Status(); s != 0 {
-		return s
-	}
-	return http.StatusOK
 }

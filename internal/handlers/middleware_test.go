@@ -3,10 +3,16 @@ package handlers
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestRequestIDIsReturned(t *testing.T) {
@@ -122,5 +128,123 @@ func TestPanicIs500AndLoggedWithoutSecrets(t *testing.T) {
 	access := env.logs.FilterMessage("request").All()
 	if len(access) != 1 || access[0].ContextMap()["status"] != int64(500) {
 		t.Errorf("got access log %v, want one line with status 500", access)
+	}
+}
+
+func TestNewRequestIDHasChiForm(t *testing.T) {
+	t.Parallel()
+	form := regexp.MustCompile(`^[^/\s]+/[A-Za-z0-9]{10}-([0-9]{6,})$`)
+	a, b := newRequestID(), newRequestID()
+	ma, mb := form.FindStringSubmatch(a), form.FindStringSubmatch(b)
+	if ma == nil || mb == nil {
+		t.Fatalf("got ids %q and %q, want host/random-000042", a, b)
+	}
+	if a[:len(a)-len(ma[1])] != b[:len(b)-len(mb[1])] {
+		t.Errorf("got ids %q and %q, want one prefix", a, b)
+	}
+	na, _ := strconv.ParseUint(ma[1], 10, 64)
+	nb, _ := strconv.ParseUint(mb[1], 10, 64)
+	if nb <= na {
+		t.Errorf("got ids %q then %q, want a counter that goes up", a, b)
+	}
+	if !validRequestID(a) {
+		t.Errorf("made id %q that a client could not send back", a)
+	}
+}
+
+// TestRequestIDReachesThePipelineOnlyIfValid: an invalid X-Request-Id is
+// dropped from the request, so that the pipeline never sees it.
+func TestRequestIDReachesThePipelineOnlyIfValid(t *testing.T) {
+	t.Parallel()
+	for sent, want := range map[string]string{"am-1": "am-1", "a\tb": ""} {
+		env := newEnv(t, &fakePipeline{}, nil)
+		w := env.do(t, http.MethodPost, "/v1/alertmanager/ops", jsonType, payload, http.Header{"X-Request-Id": {sent}})
+		if w.Code != http.StatusAccepted {
+			t.Fatalf("got %d %s, want 202", w.Code, w.Body)
+		}
+		accepted, _ := env.pipeline.calls()
+		if got := accepted[0].Header.Get("X-Request-Id"); got != want {
+			t.Errorf("sent %q: pipeline got X-Request-Id %q, want %q", sent, got, want)
+		}
+	}
+}
+
+func TestErrorLogCarriesTheRequestID(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, &fakePipeline{storeErr: errStoreDown}, nil)
+	w := env.do(t, http.MethodPost, "/v1/alertmanager/ops", jsonType, payload, nil)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("got %d %s, want 503", w.Code, w.Body)
+	}
+	id := w.Header().Get("X-Request-Id")
+	failed := env.logs.FilterMessage("request failed").All()
+	if id == "" || len(failed) != 1 || failed[0].ContextMap()["request_id"] != id {
+		t.Errorf("got error lines %v, want one with request_id %q", failed, id)
+	}
+}
+
+// TestPanicAfterAnswerKeepsTheStatus: the first status sent is the one
+// logged and counted; the 500 of the recovered panic is not sent again.
+func TestPanicAfterAnswerKeepsTheStatus(t *testing.T) {
+	t.Parallel()
+	core, logs := observer.New(zap.DebugLevel)
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := observe(zap.New(core), m)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusAccepted)
+		panic("after the answer")
+	}))
+	rec := &headerCounter{ResponseRecorder: httptest.NewRecorder()}
+	h.ServeHTTP(rec, newRequest(http.MethodPost, "/x", ""))
+	if rec.Code != http.StatusAccepted || rec.calls != 2 {
+		t.Errorf("got status %d after %d WriteHeader calls, want 202 after 2 (103, 202)", rec.Code, rec.calls)
+	}
+	access := logs.FilterMessage("request").All()
+	if len(access) != 1 || access[0].ContextMap()["status"] != int64(202) {
+		t.Errorf("got access log %v, want one line with status 202", access)
+	}
+	if n := logs.FilterMessage("panic while serving a request").Len(); n != 1 {
+		t.Errorf("got %d panic lines, want 1", n)
+	}
+}
+
+type headerCounter struct {
+	*httptest.ResponseRecorder
+	calls int
+}
+
+func (h *headerCounter) WriteHeader(code int) {
+	h.calls++
+	if code >= 200 {
+		h.ResponseRecorder.WriteHeader(code)
+	}
+}
+
+// TestAbortHandlerIsPassedOn: http.ErrAbortHandler aborts the answer in
+// net/http; the middleware neither answers nor logs it.
+func TestAbortHandlerIsPassedOn(t *testing.T) {
+	t.Parallel()
+	core, logs := observer.New(zap.DebugLevel)
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := observe(zap.New(core), m)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic(http.ErrAbortHandler)
+	}))
+	rec := httptest.NewRecorder()
+	func() {
+		defer func() {
+			if v := recover(); v != http.ErrAbortHandler {
+				t.Errorf("got panic %v, want http.ErrAbortHandler", v)
+			}
+		}()
+		h.ServeHTTP(rec, newRequest(http.MethodGet, "/x", ""))
+	}()
+	if rec.Body.Len() != 0 || logs.Len() != 0 {
+		t.Errorf("got answer %q and %d log lines, want none", rec.Body, logs.Len())
 	}
 }

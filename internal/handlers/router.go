@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
@@ -104,9 +103,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 	e := &errorWriter{logger: d.Logger, retryAfter: d.RetryAfter}
 
 	r := chi.NewRouter()
-	r.Use(requestID, middleware.RequestID, echoRequestID)
-	r.Use(accessLog(d.Logger), m.instrument)
-	r.Use(recoverer(d.Logger))
+	r.Use(observe(d.Logger, m))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		e.write(w, r, &statusError{status: http.StatusNotFound, msg: "no such endpoint"})
 	})
