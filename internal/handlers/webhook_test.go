@@ -412,3 +412,42 @@ func TestReadAllGrowsPastThePreallocation(t *testing.T) {
 		t.Errorf("got %q (cap %d), %v; want \"abc\" in one buffer of 4 bytes", got, cap(got), err)
 	}
 }
+
+// TestCredentialsNeverReachThePipeline sends every header that carries a
+// credential, and a route's own Grafana signature header; the pipeline
+// gets the other headers only.
+func TestCredentialsNeverReachThePipeline(t *testing.T) {
+	t.Parallel()
+	mac := hmac.New(sha256.New, []byte("hmac-key"))
+	mac.Write([]byte(payload))
+	sig := hex.EncodeToString(mac.Sum(nil))
+	p := &fakePipeline{routes: map[string]*auth.Config{
+		"custom": {GrafanaHMAC: &auth.GrafanaHMAC{Secret: secret.New("hmac-key"), Header: "X-My-Signature"}},
+	}}
+	env := newEnv(t, p, nil)
+	sent := http.Header{
+		"X-My-Signature":               {sig},
+		"Authorization":                {"Bearer x"},
+		"Proxy-Authorization":          {"Basic eA=="},
+		"Cookie":                       {"session=x"},
+		"X-Gitlab-Token":               {"x"},
+		"X-Hub-Signature":              {"sha1=x"},
+		"X-Hub-Signature-256":          {"sha256=x"},
+		"X-Grafana-Alerting-Signature": {"x"},
+		"X-Gitlab-Event":               {"Pipeline Hook"},
+		"User-Agent":                   {"Alertmanager/0.28.1"},
+	}
+	w := env.do(t, http.MethodPost, "/v1/grafana/custom", jsonType, payload, sent)
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("got %d %s, want 202", w.Code, w.Body)
+	}
+	accepted, _ := env.pipeline.calls()
+	want := http.Header{
+		"Content-Type":   {jsonType},
+		"X-Gitlab-Event": {"Pipeline Hook"},
+		"User-Agent":     {"Alertmanager/0.28.1"},
+	}
+	if got := accepted[0].Header; !reflect.DeepEqual(got, want) {
+		t.Errorf("pipeline got headers %v, want %v", got, want)
+	}
+}
