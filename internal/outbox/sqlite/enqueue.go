@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/outbox"
 )
 
@@ -27,19 +28,18 @@ func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResu
 
 // commitGroup is the store's outbox.CommitFunc: it writes each batch, or
 // nothing of it, commits once, and answers every batch.
+//
+// The group is first written with the bare statements, without a
+// savepoint or statement journal per batch. If one of them fails, SQLite
+// may have rolled back the whole transaction, so the writer rolls back
+// and writes the group again isolating each batch (savepoints, RETURNING
+// statements): then only the batch that cannot be stored fails.
 func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
-	answers := make([]outbox.Answer, len(group))
-	err := s.inTx(context.Background(), func(tx *sql.Tx) error {
-		g := groupState{now: s.now(), seen: map[string]string{}}
-		for i, r := range group {
-			a, err := s.enqueueOne(tx, &g, r)
-			if err != nil {
-				return err
-			}
-			answers[i] = a
-		}
-		return nil
-	})
+	answers, err := s.writeGroup(group, false)
+	var again *writeAgain
+	if errors.As(err, &again) {
+		answers, err = s.writeGroup(group, true)
+	}
 	s.commits.Add(1)
 	if err != nil {
 		err = fmt.Errorf("enqueue: %w", err)
@@ -56,22 +56,44 @@ func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
 	return answers
 }
 
+// writeGroup writes the group in one transaction and commits it; isolate
+// says whether each batch is written so that its failure leaves the others
+// alone. Without isolate, a failed statement ends the group with a
+// *writeAgain error and nothing committed.
+func (s *Store) writeGroup(group []outbox.Pending, isolate bool) ([]outbox.Answer, error) {
+	answers := make([]outbox.Answer, len(group))
+	err := s.inTx(context.Background(), func(tx *sql.Tx) error {
+		g := groupState{now: s.now(), seen: map[string]string{}, isolate: isolate}
+		for i, r := range group {
+			a, err := s.enqueueOne(tx, &g, r)
+			if err != nil {
+				return err
+			}
+			answers[i] = a
+		}
+		return nil
+	})
+	return answers, err
+}
+
+// writeAgain is the error of a statement that failed while a group was
+// written without isolating its batches: the group must be written again,
+// isolating them.
+type writeAgain struct{ err error }
+
+func (e *writeAgain) Error() string { return e.err.Error() }
+func (e *writeAgain) Unwrap() error { return e.err }
+
 // groupState is what one group commit knows beyond the database.
 type groupState struct {
-	now   time.Time
-	seen  map[string]string // DedupKeys written in this group -> NotificationID
-	added int               // messages written in this group
+	now     time.Time
+	seen    map[string]string // DedupKeys written in this group -> NotificationID
+	added   int               // messages written in this group
+	isolate bool              // write each batch so that its failure leaves the others alone
 }
 
 // enqueueOne writes one batch, or nothing of it, and answers it. An error
 // means the group must not commit.
-//
-// A batch of one message (one per webhook, nearly always) runs two
-// statements and no savepoint: claiming its dedup key and inserting the
-// message. A statement is atomic by itself, so if the insert fails, deleting
-// the key again undoes the claim (a key that was free or expired before is
-// as good as absent). A larger batch writes under a savepoint and rolls
-// back to it.
 func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) (outbox.Answer, error) {
 	b := r.Batch
 	if err := r.Ctx.Err(); err != nil {
@@ -81,23 +103,106 @@ func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) (outbox.
 		return duplicate(id), nil
 	}
 	if limit := s.opts.MaxQueued; limit > 0 && int(s.queued.Load())+g.added+len(b.Messages) > limit {
-		return s.fullOrDuplicate(tx, g, b), nil
+		a, err := s.fullOrDuplicate(tx, g, b)
+		if err != nil && !g.isolate {
+			return outbox.Answer{}, &writeAgain{err}
+		}
+		return a, nil
 	}
+	var (
+		first string
+		ids   []int64
+		err   error
+	)
+	if g.isolate {
+		var fail error
+		first, ids, err, fail = s.writeIsolated(tx, g, b)
+		if fail != nil {
+			return outbox.Answer{}, fail
+		}
+		if err != nil {
+			return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
+		}
+	} else {
+		first, ids, err = s.writeBare(tx, g, b)
+		if err != nil {
+			return outbox.Answer{}, &writeAgain{err}
+		}
+	}
+	if first != "" {
+		return duplicate(first), nil
+	}
+	if b.DedupKey != "" {
+		g.seen[b.DedupKey] = b.NotificationID
+	}
+	g.added += len(ids)
+	return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}}, nil
+}
+
+// writeBare writes the batch with the bare statements: its dedup key, then
+// its messages unless another batch holds the key (then it returns that
+// batch's NotificationID). An error leaves the transaction unusable.
+func (s *Store) writeBare(tx *sql.Tx, g *groupState, b outbox.Batch) (string, []int64, error) {
+	if b.DedupKey != "" {
+		res, err := tx.Stmt(s.writes.bareClaimDedup).Exec(b.DedupKey, b.NotificationID,
+			g.now.Add(s.opts.DedupTTL).UnixMilli(), g.now.UnixMilli())
+		if err != nil {
+			return "", nil, fmt.Errorf("remember dedup key: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return "", nil, fmt.Errorf("remember dedup key: %w", err)
+		}
+		if n == 0 {
+			first, err := s.holder(tx, g.now, b.DedupKey)
+			return first, nil, err
+		}
+	}
+	ids := make([]int64, 0, len(b.Messages))
+	insert := tx.Stmt(s.writes.bareInsertMessage)
+	for _, m := range b.Messages {
+		args, err := messageArgs(g.now, b, m)
+		if err != nil {
+			return "", nil, err
+		}
+		res, err := insert.Exec(args...)
+		if err != nil {
+			return "", nil, fmt.Errorf("insert message: %w", err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return "", nil, fmt.Errorf("insert message: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return "", ids, nil
+}
+
+// writeIsolated writes the batch as writeBare does, but so that an error
+// (err) undoes the batch and leaves the rest of the transaction usable; an
+// error that leaves the batch half written (fail) fails the whole group.
+//
+// A batch of one message (one per webhook, nearly always) runs two
+// statements and no savepoint: claiming its dedup key and inserting the
+// message. A statement is atomic by itself, so if the insert fails, deleting
+// the key again undoes the claim (a key that was free or expired before is
+// as good as absent). A larger batch writes under a savepoint and rolls
+// back to it.
+func (s *Store) writeIsolated(tx *sql.Tx, g *groupState, b outbox.Batch) (first string, ids []int64, err, fail error) {
 	single := len(b.Messages) == 1
 	if !single {
 		if _, err := tx.Stmt(s.writes.savepoint).Exec(); err != nil {
-			return outbox.Answer{Err: fmt.Errorf("enqueue: open savepoint: %w", err)}, nil
+			return "", nil, fmt.Errorf("open savepoint: %w", err), nil
 		}
 	}
-	var ids []int64
-	first, err := s.claimDedup(tx, g.now, b)
+	first, err = s.claimDedup(tx, g.now, b)
 	if err == nil && first == "" {
 		ids, err = s.insertMessages(tx, g.now, b)
 		if err != nil && single && b.DedupKey != "" {
 			if _, ferr := tx.Stmt(s.writes.forgetDedup).Exec(b.DedupKey); ferr != nil {
 				// The key would outlive its message and make the sender's
 				// retry a duplicate: fail the whole group instead.
-				return outbox.Answer{}, errors.Join(err, fmt.Errorf("forget dedup key: %w", ferr))
+				return "", nil, nil, errors.Join(err, fmt.Errorf("forget dedup key: %w", ferr))
 			}
 		}
 	}
@@ -111,17 +216,7 @@ func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) (outbox.
 			err = fmt.Errorf("release savepoint: %w", rerr)
 		}
 	}
-	if err != nil {
-		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
-	}
-	if first != "" {
-		return duplicate(first), nil
-	}
-	if b.DedupKey != "" {
-		g.seen[b.DedupKey] = b.NotificationID
-	}
-	g.added += len(ids)
-	return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}}, nil
+	return first, ids, err, nil
 }
 
 // duplicate answers a batch whose dedup key first came with notification
@@ -131,18 +226,19 @@ func duplicate(first string) outbox.Answer {
 }
 
 // fullOrDuplicate answers a batch that would take the queue over its cap:
-// a duplicate is answered as one, anything else is refused.
-func (s *Store) fullOrDuplicate(tx *sql.Tx, g *groupState, b outbox.Batch) outbox.Answer {
+// a duplicate is answered as one, anything else is refused. The error is
+// that of the look-up, also in the answer.
+func (s *Store) fullOrDuplicate(tx *sql.Tx, g *groupState, b outbox.Batch) (outbox.Answer, error) {
 	if b.DedupKey != "" {
 		first, err := s.remembered(tx, g.now, b.DedupKey)
 		if err != nil {
-			return outbox.Answer{Err: err}
+			return outbox.Answer{Err: err}, err
 		}
 		if first != "" {
-			return duplicate(first)
+			return duplicate(first), nil
 		}
 	}
-	return outbox.Answer{Err: fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)}
+	return outbox.Answer{Err: fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)}, nil
 }
 
 // remembered returns the NotificationID of a committed, unexpired batch
@@ -176,7 +272,13 @@ func (s *Store) claimDedup(tx *sql.Tx, now time.Time, b outbox.Batch) (string, e
 	case !errors.Is(err, sql.ErrNoRows):
 		return "", fmt.Errorf("remember dedup key: %w", err)
 	}
-	first, err := s.remembered(tx, now, b.DedupKey)
+	return s.holder(tx, now, b.DedupKey)
+}
+
+// holder returns the NotificationID of the batch that holds key, which a
+// claim of the key found held.
+func (s *Store) holder(tx *sql.Tx, now time.Time, key string) (string, error) {
+	first, err := s.remembered(tx, now, key)
 	if err == nil && first == "" {
 		err = errors.New("enqueue: dedup key neither claimed nor held")
 	}
@@ -185,30 +287,36 @@ func (s *Store) claimDedup(tx *sql.Tx, now time.Time, b outbox.Batch) (string, e
 
 // insertMessages inserts the batch's messages.
 func (s *Store) insertMessages(tx *sql.Tx, now time.Time, b outbox.Batch) ([]int64, error) {
-	ms := now.UnixMilli()
 	insert := tx.Stmt(s.writes.insertMessage)
 	ids := make([]int64, 0, len(b.Messages))
 	for _, m := range b.Messages {
-		dest, err := json.Marshal(m.Dest)
+		args, err := messageArgs(now, b, m)
 		if err != nil {
-			return nil, fmt.Errorf("encode destination: %w", err)
-		}
-		created := ms
-		if !m.CreatedAt.IsZero() {
-			created = m.CreatedAt.UnixMilli()
-		}
-		nid := m.NotificationID
-		if nid == "" {
-			nid = b.NotificationID
+			return nil, err
 		}
 		var id int64
-		err = insert.QueryRow(
-			m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body, nid, m.Source, m.Route, created, ms,
-		).Scan(&id)
-		if err != nil {
+		if err := insert.QueryRow(args...).Scan(&id); err != nil {
 			return nil, fmt.Errorf("insert message: %w", err)
 		}
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// messageArgs are the arguments of sqlInsertMessage for m of b.
+func messageArgs(now time.Time, b outbox.Batch, m delivery.Message) ([]any, error) {
+	dest, err := json.Marshal(m.Dest)
+	if err != nil {
+		return nil, fmt.Errorf("encode destination: %w", err)
+	}
+	ms := now.UnixMilli()
+	created := ms
+	if !m.CreatedAt.IsZero() {
+		created = m.CreatedAt.UnixMilli()
+	}
+	nid := m.NotificationID
+	if nid == "" {
+		nid = b.NotificationID
+	}
+	return []any{m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body, nid, m.Source, m.Route, created, ms}, nil
 }

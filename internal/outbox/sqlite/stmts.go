@@ -13,18 +13,35 @@ import (
 // through tx.Stmt, which reuses the preparation on the store's one
 // connection (and prepares again if that connection was replaced).
 //
-// The writes keep their RETURNING clauses and run as queries, although
-// Exec (LastInsertId, RowsAffected) would be lighter: with RETURNING, a
-// full disk (SQLITE_FULL) undoes only the failing statement. The same
-// INSERT without RETURNING, run by Exec, rolled back the whole group
-// transaction instead (SQLite rolls back only statements that keep a
-// statement journal), and TestGroupCommitIsolatesFailingBatch failed.
+// The writes come in two forms. The bare ones (bareInsertMessage,
+// bareClaimDedup) run by Exec and are what a group is first written with:
+// SQLite runs them without a statement journal or a RETURNING table, but a
+// failing one (SQLITE_FULL) may roll back the whole transaction. So when
+// one fails, the writer rolls back and writes the group again with the
+// others (insertMessage, claimDedup), which keep their RETURNING clauses
+// and run as queries: with RETURNING, SQLite keeps a statement journal and
+// a full disk undoes only the failing statement, so only the failing batch
+// fails (TestGroupCommitIsolatesFailingBatch).
 type writeStmts struct {
-	savepoint, release, rollbackTo *sql.Stmt
-	insertMessage                  *sql.Stmt
-	lookupDedup, claimDedup        *sql.Stmt
-	forgetDedup                    *sql.Stmt
+	savepoint, release, rollbackTo   *sql.Stmt
+	insertMessage, bareInsertMessage *sql.Stmt
+	claimDedup, bareClaimDedup       *sql.Stmt
+	lookupDedup, forgetDedup         *sql.Stmt
 }
+
+// The statements the two forms share: inserting a message, and
+// remembering a dedup key unless an unexpired batch holds it (inserting it,
+// or taking over an expired one).
+const (
+	sqlInsertMessage = `INSERT INTO messages
+		(lane, sender, destination, body, notification_id, source, route, created_at, available_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// (key, notification_id, expires_at, now); changes nothing if
+	// expires_at > now, as lookupDedup sees it.
+	sqlClaimDedup = `INSERT INTO dedup (key, notification_id, expires_at) VALUES (?1, ?2, ?3)
+		ON CONFLICT (key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at
+		WHERE dedup.expires_at <= ?4`
+)
 
 // prepareWrites prepares the writer's statements on db.
 func prepareWrites(ctx context.Context, db *sql.DB) (*writeStmts, error) {
@@ -36,16 +53,11 @@ func prepareWrites(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 		{&w.savepoint, `SAVEPOINT batch`},
 		{&w.release, `RELEASE SAVEPOINT batch`},
 		{&w.rollbackTo, `ROLLBACK TO SAVEPOINT batch`},
-		{&w.insertMessage, `INSERT INTO messages
-			(lane, sender, destination, body, notification_id, source, route, created_at, available_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
+		{&w.insertMessage, sqlInsertMessage + ` RETURNING id`},
+		{&w.bareInsertMessage, sqlInsertMessage},
 		{&w.lookupDedup, `SELECT notification_id FROM dedup WHERE key = ? AND expires_at > ?`},
-		// Inserts or takes over an expired key; returns no row if an
-		// unexpired batch holds the key (expires_at > now, as lookupDedup).
-		{&w.claimDedup, `INSERT INTO dedup (key, notification_id, expires_at) VALUES (?1, ?2, ?3)
-			ON CONFLICT (key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at
-			WHERE dedup.expires_at <= ?4
-			RETURNING notification_id`},
+		{&w.claimDedup, sqlClaimDedup + ` RETURNING notification_id`},
+		{&w.bareClaimDedup, sqlClaimDedup},
 		{&w.forgetDedup, `DELETE FROM dedup WHERE key = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)
@@ -60,7 +72,10 @@ func prepareWrites(ctx context.Context, db *sql.DB) (*writeStmts, error) {
 // close closes every prepared statement.
 func (w *writeStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMessage, w.lookupDedup, w.claimDedup, w.forgetDedup} {
+	for _, st := range []*sql.Stmt{
+		w.savepoint, w.release, w.rollbackTo, w.insertMessage, w.bareInsertMessage,
+		w.claimDedup, w.bareClaimDedup, w.lookupDedup, w.forgetDedup,
+	} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
