@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -192,22 +193,25 @@ func TestPanicAfterAnswerKeepsTheStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := observe(zap.New(core), m)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux := chi.NewRouter()
+	mux.Post("/x", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusEarlyHints)
 		w.WriteHeader(http.StatusAccepted)
 		panic("after the answer")
-	}))
+	})
+	h := observe(zap.New(core), m, mux)
 	rec := &headerCounter{ResponseRecorder: httptest.NewRecorder()}
 	h.ServeHTTP(rec, newRequest(http.MethodPost, "/x", ""))
 	if rec.Code != http.StatusAccepted || rec.calls != 2 {
 		t.Errorf("got status %d after %d WriteHeader calls, want 202 after 2 (103, 202)", rec.Code, rec.calls)
 	}
 	access := logs.FilterMessage("request").All()
-	if len(access) != 1 || access[0].ContextMap()["status"] != int64(202) {
-		t.Errorf("got access log %v, want one line with status 202", access)
+	if len(access) != 1 || access[0].ContextMap()["status"] != int64(202) || access[0].ContextMap()["route"] != "/x" {
+		t.Errorf("got access log %v, want one line with status 202 and route /x", access)
 	}
-	if n := logs.FilterMessage("panic while serving a request").Len(); n != 1 {
-		t.Errorf("got %d panic lines, want 1", n)
+	panics := logs.FilterMessage("panic while serving a request").All()
+	if len(panics) != 1 || panics[0].ContextMap()["route"] != "/x" {
+		t.Errorf("got panic lines %v, want one with route /x", panics)
 	}
 }
 
@@ -232,9 +236,11 @@ func TestAbortHandlerIsPassedOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := observe(zap.New(core), m)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	mux := chi.NewRouter()
+	mux.Get("/x", func(http.ResponseWriter, *http.Request) {
 		panic(http.ErrAbortHandler)
-	}))
+	})
+	h := observe(zap.New(core), m, mux)
 	rec := httptest.NewRecorder()
 	func() {
 		defer func() {
@@ -246,5 +252,51 @@ func TestAbortHandlerIsPassedOn(t *testing.T) {
 	}()
 	if rec.Body.Len() != 0 || logs.Len() != 0 {
 		t.Errorf("got answer %q and %d log lines, want none", rec.Body, logs.Len())
+	}
+}
+
+// TestRoutePatternsOfEveryKindOfAnswer holds the route logged and used as
+// the metric label, one request after another on one router (so that
+// routing state reused from one request never leaks into the next).
+func TestRoutePatternsOfEveryKindOfAnswer(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, &fakePipeline{}, nil)
+	cases := []struct {
+		method, target string
+		wantStatus     int
+		wantRoute      string
+	}{
+		{http.MethodPost, "/v1/grafana/chatwork/123?template=x", 202, "/v1/{source}/chatwork/{room}"},
+		{http.MethodGet, "/healthz", 200, "/healthz"},
+		{http.MethodPost, "/v1/alertmanager/ops", 202, "/v1/{source}/{route}"},
+		{http.MethodPost, "/v1/preview/generic/chatmessenger/messenger?users=a@x.com", 200, "/v1/preview/{source}/chatmessenger/{panel}"},
+		{http.MethodGet, "/v1/alertmanager/ops", 405, "/v1/*"},
+		{http.MethodPost, "/v1/alertmanager", 404, "/v1/*"},
+		{http.MethodPost, "/v1/a/b/c/d/e", 404, "/v1/*"},
+		{http.MethodGet, "/no/such/path", 404, "unmatched"},
+		{http.MethodPost, "/healthz", 405, "unmatched"},
+		{http.MethodGet, "/api/v1/deadletters", 401, "/api/v1/*"},
+		{http.MethodPost, "/v1/grafana/chatwork/456", 202, "/v1/{source}/chatwork/{room}"},
+	}
+	for i, tc := range cases {
+		w := env.do(t, tc.method, tc.target, jsonType, payload, nil)
+		if w.Code != tc.wantStatus {
+			t.Errorf("%s %s: got %d, want %d", tc.method, tc.target, w.Code, tc.wantStatus)
+		}
+		lines := env.logs.FilterMessage("request").All()
+		if len(lines) != i+1 {
+			t.Fatalf("got %d access log lines after %d requests", len(lines), i+1)
+		}
+		if got := lines[i].ContextMap()["route"]; got != tc.wantRoute {
+			t.Errorf("%s %s: got route %q, want %q", tc.method, tc.target, got, tc.wantRoute)
+		}
+	}
+	accepted, previewed := env.pipeline.calls()
+	if len(accepted) != 3 || accepted[0].Direct.Room != "123" || accepted[0].Direct.Template != "x" ||
+		accepted[1].Route != "ops" || accepted[2].Direct.Room != "456" || accepted[2].Direct.Template != "" {
+		t.Errorf("got accepted %+v, want rooms 123 (template x), route ops, room 456", accepted)
+	}
+	if len(previewed) != 1 || previewed[0].Direct.Panel != "messenger" {
+		t.Errorf("got previewed %+v, want panel messenger", previewed)
 	}
 }

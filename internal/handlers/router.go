@@ -103,7 +103,6 @@ func NewRouter(d Deps) (http.Handler, error) {
 	e := &errorWriter{logger: d.Logger, retryAfter: d.RetryAfter}
 
 	r := chi.NewRouter()
-	r.Use(observe(d.Logger, m))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		e.write(w, r, &statusError{status: http.StatusNotFound, msg: "no such endpoint"})
 	})
@@ -141,5 +140,5 @@ func NewRouter(d Deps) (http.Handler, error) {
 			r.Post("/deadletters/requeue", adm.requeue)
 		})
 	}
-	return r, nil
+	return observe(d.Logger, m, r), nil
 }
