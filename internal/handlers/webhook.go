@@ -238,7 +238,7 @@ func readAll(rd io.Reader, size int64) ([]byte, error) {
 // auth has been checked by then, and nothing reads them after.
 func withoutCredentials(h http.Header, cfg auth.Config) http.Header {
 	for _, k := range credentialHeaders {
-		h.Del(k)
+		delete(h, k) // canonical keys, as net/http stores them
 	}
 	if cfg.GrafanaHMAC != nil && cfg.GrafanaHMAC.Header != "" {
 		h.Del(cfg.GrafanaHMAC.Header)
@@ -246,9 +246,10 @@ func withoutCredentials(h http.Header, cfg auth.Config) http.Header {
 	return h
 }
 
-// credentialHeaders are the headers that carry credentials.
+// credentialHeaders are the headers that carry credentials, in canonical
+// form.
 var credentialHeaders = []string{
 	"Authorization", "Proxy-Authorization", "Cookie",
 	"X-Gitlab-Token", "X-Hub-Signature", "X-Hub-Signature-256",
-	auth.DefaultGrafanaHeader,
+	http.CanonicalHeaderKey(auth.DefaultGrafanaHeader),
 }

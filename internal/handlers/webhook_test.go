@@ -451,3 +451,12 @@ func TestCredentialsNeverReachThePipeline(t *testing.T) {
 		t.Errorf("pipeline got headers %v, want %v", got, want)
 	}
 }
+
+func TestCredentialHeadersAreCanonical(t *testing.T) {
+	t.Parallel()
+	for _, k := range credentialHeaders {
+		if c := http.CanonicalHeaderKey(k); c != k {
+			t.Errorf("credential header %q is not canonical (%q): delete would miss it", k, c)
+		}
+	}
+}
