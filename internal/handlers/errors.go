@@ -105,6 +105,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // routePattern is the chi pattern that matched r, never the raw path, so
 // that it is safe as a log field and a metric label.
 func routePattern(r *http.Request) string {
+	// Each chi router that matches sets r.Pattern to the routing context's
+	// pattern so far, the innermost one last, so that it is the whole
+	// pattern: reading it saves building it again. A request no router
+	// matched has none, or a mount's ("/v1/*"), which RoutePattern builds
+	// too.
+	if r.Pattern != "" {
+		return r.Pattern
+	}
 	if rc := chi.RouteContext(r.Context()); rc != nil {
 		if p := rc.RoutePattern(); p != "" {
 			return p
