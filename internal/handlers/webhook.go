@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -129,17 +130,26 @@ func parseRequest(r *http.Request, s shape) (intake.Request, error) {
 		return intake.Request{}, intake.Errorf(intake.NotFound, "unknown source %q: want alertmanager, grafana or generic", source)
 	}
 	req := intake.Request{Source: source}
-	q := r.URL.Query()
 	switch s {
 	case shapeRoute:
 		req.Route = chi.URLParam(r, "route")
 	case shapeChatwork:
+		q := query(r)
 		req.Direct = &intake.Direct{Sender: delivery.KindChatwork, Room: chi.URLParam(r, "room"), Template: q.Get("template")}
 	case shapeChatMessenger:
+		q := query(r)
 		req.Direct = &intake.Direct{Sender: delivery.KindChatMessenger, Panel: chi.URLParam(r, "panel"),
 			Users: parseUsers(q["users"]), Template: q.Get("template")}
 	}
 	return req, nil
+}
+
+// query is r's query; nil, without parsing, when it has none.
+func query(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	return r.URL.Query()
 }
 
 // knownSource reports whether the relay decodes source's payloads.
