@@ -127,6 +127,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// walCheckpointPages is how many WAL frames a commit leaves before it
+// checkpoints (copies the WAL's pages into the database file and syncs it).
+// SQLite's default, 1000, copies 0.4 pages per frame under ingest (most
+// commits rewrite the same index and table pages); 4000 copies half as
+// many, with a WAL of up to 16 MiB. A commit is synced to the WAL either way.
+const walCheckpointPages = 4000
+
 // dsn builds the connection string with the pragmas every connection needs.
 func dsn(path string, maxPages int) string {
 	q := url.Values{}
@@ -134,6 +141,7 @@ func dsn(path string, maxPages int) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages))
 	if maxPages > 0 {
 		q.Add("_pragma", fmt.Sprintf("max_page_count(%d)", maxPages))
 	}

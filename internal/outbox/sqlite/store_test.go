@@ -123,6 +123,7 @@ func TestPragmas(t *testing.T) {
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
+		{"wal_autocheckpoint", "4000"},
 	}
 	for _, c := range cases {
 		var got string
