@@ -36,8 +36,9 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) (outbox.Clai
 // The claim's questions about a lane, each answered from the
 // messages_lane_* indexes without reading the whole lane.
 const (
-	// sqlLeaseHeld counts the lane's unexpired leases (lane, now).
-	sqlLeaseHeld = `SELECT COUNT(*) FROM messages WHERE lane = ? AND claimed_until > ?`
+	// sqlLeaseHeld counts the lane's unexpired leases (lane, now); the
+	// term claimed_until > 0 lets it use the partial messages_lane_claimed.
+	sqlLeaseHeld = `SELECT COUNT(*) FROM messages WHERE lane = ? AND claimed_until > 0 AND claimed_until > ?`
 	// sqlLaneHead reads when the lane's first message is available (lane).
 	sqlLaneHead = `SELECT available_at FROM messages WHERE lane = ? ORDER BY id LIMIT 1`
 	// sqlLaneCountUpTo counts the lane's messages, stopping at a limit

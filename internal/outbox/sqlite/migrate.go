@@ -17,10 +17,13 @@ var schemaV2 string
 //go:embed schema_v3.sql
 var schemaV3 string
 
+//go:embed schema_v4.sql
+var schemaV4 string
+
 // migrations returns the schema versions in order: migrations()[i] brings
 // the schema from version i to i+1. Add new versions at the end.
 func migrations() []string {
-	return []string{schemaV1, schemaV2, schemaV3}
+	return []string{schemaV1, schemaV2, schemaV3, schemaV4}
 }
 
 // migrate applies the versions the database has not seen, each in its

@@ -149,12 +149,16 @@ func dsn(path string, maxPages int) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// sqlClearLeases ends every lease; the term claimed_until > 0 lets it read
+// the leased messages from the partial messages_lane_claimed index only.
+const sqlClearLeases = `UPDATE messages SET claimed_until = 0 WHERE claimed_until > 0`
+
 // init migrates the schema, clears leases and counts the queue.
 func (s *Store) init(ctx context.Context) error {
 	if err := migrate(ctx, s.db, s.now()); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE messages SET claimed_until = 0 WHERE claimed_until <> 0`); err != nil {
+	if _, err := s.db.ExecContext(ctx, sqlClearLeases); err != nil {
 		return fmt.Errorf("clear leases: %w", err)
 	}
 	var n int64

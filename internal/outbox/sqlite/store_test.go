@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -302,6 +303,58 @@ func TestFailedBatchLeavesItsDedupKeyFree(t *testing.T) {
 			res, err := s.Enqueue(t.Context(), retry)
 			if err != nil || res.Duplicate || len(res.IDs) != 1 {
 				t.Errorf("retry = %+v, %v; want one message stored, not a duplicate", res, err)
+			}
+		})
+	}
+}
+
+// TestUpgradeFromEveryVersion opens a database left at each older schema
+// version with a queued, leased message and a dedup key: Open brings the
+// schema up to date and keeps all three (the lease cleared, as at every
+// start).
+func TestUpgradeFromEveryVersion(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for have := 1; have < len(migrations()); have++ {
+		t.Run(fmt.Sprintf("from version %d", have), func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "outbox.db")
+			db, err := sql.Open("sqlite", dsn(path, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for v := 1; v <= have; v++ {
+				if err := apply(t.Context(), db, v, migrations()[v-1], now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lane := delivery.Destination{Sender: "chatwork", Room: "1"}.Lane()
+			for _, q := range []string{
+				`INSERT INTO messages (lane, sender, destination, body, notification_id, source, route, created_at, available_at, claimed_until)
+				VALUES ('` + lane + `', 'chatwork', '{"sender":"chatwork","room":"1"}', 'old', 'n-old', 'test', 'r', 1, 1, 4102444800000)`,
+				`INSERT INTO dedup (key, notification_id, expires_at) VALUES ('group-1', 'n-old', 4102444800000)`,
+			} {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			s := open(t, path, Options{Now: func() time.Time { return now }})
+			var version int
+			if err := s.db.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&version); err != nil || version != len(migrations()) {
+				t.Errorf("schema version %d, %v; want %d", version, err, len(migrations()))
+			}
+			b := batch("1", "new")
+			b.DedupKey = "group-1"
+			if res, err := s.Enqueue(t.Context(), b); err != nil || !res.Duplicate || res.NotificationID != "n-old" {
+				t.Errorf("Enqueue of the remembered key = %+v, %v; want a duplicate of n-old", res, err)
+			}
+			c, err := s.Claim(t.Context(), claimReq("1"))
+			if err != nil || len(c.Messages) != 1 || c.Messages[0].Body != "old" {
+				t.Errorf("Claim = %+v, %v; want the old message, its lease cleared", c, err)
 			}
 		})
 	}
