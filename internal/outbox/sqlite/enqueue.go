@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,19 +61,51 @@ func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
 // alone. Without isolate, a failed statement ends the group with a
 // *writeAgain error and nothing committed.
 func (s *Store) writeGroup(group []outbox.Pending, isolate bool) ([]outbox.Answer, error) {
+	ctx := context.Background()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
 	answers := make([]outbox.Answer, len(group))
-	err := s.inTx(context.Background(), func(tx *sql.Tx) error {
-		g := groupState{now: s.now(), seen: map[string]string{}, isolate: isolate}
-		for i, r := range group {
-			a, err := s.enqueueOne(tx, &g, r)
-			if err != nil {
-				return err
-			}
-			answers[i] = a
+	err = conn.Raw(func(dc any) error {
+		w, err := s.writesOn(dc)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
 		}
-		return nil
+		return w.inTx(func() error {
+			g := groupState{now: s.now(), seen: map[string]string{}, isolate: isolate}
+			for i, r := range group {
+				a, err := s.enqueueOne(w, &g, r)
+				if err != nil {
+					return err
+				}
+				answers[i] = a
+			}
+			return nil
+		})
 	})
 	return answers, err
+}
+
+// writesOn returns the writer's statements prepared on dc, the driver
+// connection database/sql holds for the store, preparing them if they are
+// not. Statements of a connection database/sql has replaced are dropped,
+// not closed: their connection is closed already.
+func (s *Store) writesOn(dc any) (*writeStmts, error) {
+	if s.writes != nil && s.writes.conn == dc {
+		return s.writes, nil
+	}
+	conn, ok := dc.(driver.Conn)
+	if !ok {
+		return nil, fmt.Errorf("prepare writes: %T is not a driver connection", dc)
+	}
+	w, err := prepareWrites(conn)
+	if err != nil {
+		return nil, err
+	}
+	s.writes = w
+	return w, nil
 }
 
 // writeAgain is the error of a statement that failed while a group was
@@ -94,7 +126,7 @@ type groupState struct {
 
 // enqueueOne writes one batch, or nothing of it, and answers it. An error
 // means the group must not commit.
-func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) (outbox.Answer, error) {
+func (s *Store) enqueueOne(w *writeStmts, g *groupState, r outbox.Pending) (outbox.Answer, error) {
 	b := r.Batch
 	if err := r.Ctx.Err(); err != nil {
 		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
@@ -103,7 +135,7 @@ func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) (outbox.
 		return duplicate(id), nil
 	}
 	if limit := s.opts.MaxQueued; limit > 0 && int(s.queued.Load())+g.added+len(b.Messages) > limit {
-		a, err := s.fullOrDuplicate(tx, g, b)
+		a, err := s.fullOrDuplicate(w, g, b)
 		if err != nil && !g.isolate {
 			return outbox.Answer{}, &writeAgain{err}
 		}
@@ -116,7 +148,7 @@ func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) (outbox.
 	)
 	if g.isolate {
 		var fail error
-		first, ids, err, fail = s.writeIsolated(tx, g, b)
+		first, ids, err, fail = s.writeIsolated(w, g, b)
 		if fail != nil {
 			return outbox.Answer{}, fail
 		}
@@ -124,7 +156,7 @@ func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) (outbox.
 			return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
 		}
 	} else {
-		first, ids, err = s.writeBare(tx, g, b)
+		first, ids, err = s.writeBare(w, g, b)
 		if err != nil {
 			return outbox.Answer{}, &writeAgain{err}
 		}
@@ -142,9 +174,9 @@ func (s *Store) enqueueOne(tx *sql.Tx, g *groupState, r outbox.Pending) (outbox.
 // writeBare writes the batch with the bare statements: its dedup key, then
 // its messages unless another batch holds the key (then it returns that
 // batch's NotificationID). An error leaves the transaction unusable.
-func (s *Store) writeBare(tx *sql.Tx, g *groupState, b outbox.Batch) (string, []int64, error) {
+func (s *Store) writeBare(w *writeStmts, g *groupState, b outbox.Batch) (string, []int64, error) {
 	if b.DedupKey != "" {
-		res, err := tx.Stmt(s.writes.bareClaimDedup).Exec(b.DedupKey, b.NotificationID,
+		res, err := w.exec(w.bareClaimDedup, b.DedupKey, b.NotificationID,
 			g.now.Add(s.opts.DedupTTL).UnixMilli(), g.now.UnixMilli())
 		if err != nil {
 			return "", nil, fmt.Errorf("remember dedup key: %w", err)
@@ -154,18 +186,17 @@ func (s *Store) writeBare(tx *sql.Tx, g *groupState, b outbox.Batch) (string, []
 			return "", nil, fmt.Errorf("remember dedup key: %w", err)
 		}
 		if n == 0 {
-			first, err := s.holder(tx, g.now, b.DedupKey)
+			first, err := s.holder(w, g.now, b.DedupKey)
 			return first, nil, err
 		}
 	}
 	ids := make([]int64, 0, len(b.Messages))
-	insert := tx.Stmt(s.writes.bareInsertMessage)
 	for _, m := range b.Messages {
 		args, err := messageArgs(g.now, b, m)
 		if err != nil {
 			return "", nil, err
 		}
-		res, err := insert.Exec(args...)
+		res, err := w.exec(w.bareInsertMessage, args...)
 		if err != nil {
 			return "", nil, fmt.Errorf("insert message: %w", err)
 		}
@@ -188,18 +219,18 @@ func (s *Store) writeBare(tx *sql.Tx, g *groupState, b outbox.Batch) (string, []
 // the key again undoes the claim (a key that was free or expired before is
 // as good as absent). A larger batch writes under a savepoint and rolls
 // back to it.
-func (s *Store) writeIsolated(tx *sql.Tx, g *groupState, b outbox.Batch) (first string, ids []int64, err, fail error) {
+func (s *Store) writeIsolated(w *writeStmts, g *groupState, b outbox.Batch) (first string, ids []int64, err, fail error) {
 	single := len(b.Messages) == 1
 	if !single {
-		if _, err := tx.Stmt(s.writes.savepoint).Exec(); err != nil {
+		if _, err := w.exec(w.savepoint); err != nil {
 			return "", nil, fmt.Errorf("open savepoint: %w", err), nil
 		}
 	}
-	first, err = s.claimDedup(tx, g.now, b)
+	first, err = s.claimDedup(w, g.now, b)
 	if err == nil && first == "" {
-		ids, err = s.insertMessages(tx, g.now, b)
+		ids, err = s.insertMessages(w, g.now, b)
 		if err != nil && single && b.DedupKey != "" {
-			if _, ferr := tx.Stmt(s.writes.forgetDedup).Exec(b.DedupKey); ferr != nil {
+			if _, ferr := w.exec(w.forgetDedup, b.DedupKey); ferr != nil {
 				// The key would outlive its message and make the sender's
 				// retry a duplicate: fail the whole group instead.
 				return "", nil, nil, errors.Join(err, fmt.Errorf("forget dedup key: %w", ferr))
@@ -208,11 +239,11 @@ func (s *Store) writeIsolated(tx *sql.Tx, g *groupState, b outbox.Batch) (first 
 	}
 	if !single {
 		if err != nil {
-			if _, rerr := tx.Stmt(s.writes.rollbackTo).Exec(); rerr != nil {
+			if _, rerr := w.exec(w.rollbackTo); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("roll back batch: %w", rerr))
 			}
 		}
-		if _, rerr := tx.Stmt(s.writes.release).Exec(); rerr != nil && err == nil {
+		if _, rerr := w.exec(w.release); rerr != nil && err == nil {
 			err = fmt.Errorf("release savepoint: %w", rerr)
 		}
 	}
@@ -228,9 +259,9 @@ func duplicate(first string) outbox.Answer {
 // fullOrDuplicate answers a batch that would take the queue over its cap:
 // a duplicate is answered as one, anything else is refused. The error is
 // that of the look-up, also in the answer.
-func (s *Store) fullOrDuplicate(tx *sql.Tx, g *groupState, b outbox.Batch) (outbox.Answer, error) {
+func (s *Store) fullOrDuplicate(w *writeStmts, g *groupState, b outbox.Batch) (outbox.Answer, error) {
 	if b.DedupKey != "" {
-		first, err := s.remembered(tx, g.now, b.DedupKey)
+		first, err := s.remembered(w, g.now, b.DedupKey)
 		if err != nil {
 			return outbox.Answer{Err: err}, err
 		}
@@ -243,14 +274,17 @@ func (s *Store) fullOrDuplicate(tx *sql.Tx, g *groupState, b outbox.Batch) (outb
 
 // remembered returns the NotificationID of a committed, unexpired batch
 // with key, or "".
-func (s *Store) remembered(tx *sql.Tx, now time.Time, key string) (string, error) {
-	var id string
-	err := tx.Stmt(s.writes.lookupDedup).QueryRow(key, now.UnixMilli()).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
+func (s *Store) remembered(w *writeStmts, now time.Time, key string) (string, error) {
+	v, ok, err := w.queryValue(w.lookupDedup, key, now.UnixMilli())
 	if err != nil {
 		return "", fmt.Errorf("enqueue: look up dedup key: %w", err)
+	}
+	if !ok {
+		return "", nil
+	}
+	id, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("enqueue: look up dedup key: notification id %T, want a string", v)
 	}
 	return id, nil
 }
@@ -259,26 +293,25 @@ func (s *Store) remembered(tx *sql.Tx, now time.Time, key string) (string, error
 // unexpired batch holds it; then it returns that batch's NotificationID
 // and changes nothing. One statement does both in the usual case (the key
 // is new); only a duplicate costs a second, to read who holds the key.
-func (s *Store) claimDedup(tx *sql.Tx, now time.Time, b outbox.Batch) (string, error) {
+func (s *Store) claimDedup(w *writeStmts, now time.Time, b outbox.Batch) (string, error) {
 	if b.DedupKey == "" {
 		return "", nil
 	}
-	var id string
-	err := tx.Stmt(s.writes.claimDedup).
-		QueryRow(b.DedupKey, b.NotificationID, now.Add(s.opts.DedupTTL).UnixMilli(), now.UnixMilli()).Scan(&id)
+	_, claimed, err := w.queryValue(w.claimDedup,
+		b.DedupKey, b.NotificationID, now.Add(s.opts.DedupTTL).UnixMilli(), now.UnixMilli())
 	switch {
-	case err == nil:
-		return "", nil
-	case !errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return "", fmt.Errorf("remember dedup key: %w", err)
+	case claimed:
+		return "", nil
 	}
-	return s.holder(tx, now, b.DedupKey)
+	return s.holder(w, now, b.DedupKey)
 }
 
 // holder returns the NotificationID of the batch that holds key, which a
 // claim of the key found held.
-func (s *Store) holder(tx *sql.Tx, now time.Time, key string) (string, error) {
-	first, err := s.remembered(tx, now, key)
+func (s *Store) holder(w *writeStmts, now time.Time, key string) (string, error) {
+	first, err := s.remembered(w, now, key)
 	if err == nil && first == "" {
 		err = errors.New("enqueue: dedup key neither claimed nor held")
 	}
@@ -286,17 +319,23 @@ func (s *Store) holder(tx *sql.Tx, now time.Time, key string) (string, error) {
 }
 
 // insertMessages inserts the batch's messages.
-func (s *Store) insertMessages(tx *sql.Tx, now time.Time, b outbox.Batch) ([]int64, error) {
-	insert := tx.Stmt(s.writes.insertMessage)
+func (s *Store) insertMessages(w *writeStmts, now time.Time, b outbox.Batch) ([]int64, error) {
 	ids := make([]int64, 0, len(b.Messages))
 	for _, m := range b.Messages {
 		args, err := messageArgs(now, b, m)
 		if err != nil {
 			return nil, err
 		}
-		var id int64
-		if err := insert.QueryRow(args...).Scan(&id); err != nil {
+		v, ok, err := w.queryValue(w.insertMessage, args...)
+		if err == nil && !ok {
+			err = errors.New("no id returned")
+		}
+		if err != nil {
 			return nil, fmt.Errorf("insert message: %w", err)
+		}
+		id, ok := v.(int64)
+		if !ok {
+			return nil, fmt.Errorf("insert message: id %T, want an int64", v)
 		}
 		ids = append(ids, id)
 	}
@@ -304,7 +343,7 @@ func (s *Store) insertMessages(tx *sql.Tx, now time.Time, b outbox.Batch) ([]int
 }
 
 // messageArgs are the arguments of sqlInsertMessage for m of b.
-func messageArgs(now time.Time, b outbox.Batch, m delivery.Message) ([]any, error) {
+func messageArgs(now time.Time, b outbox.Batch, m delivery.Message) ([]driver.Value, error) {
 	dest, err := json.Marshal(m.Dest)
 	if err != nil {
 		return nil, fmt.Errorf("encode destination: %w", err)
@@ -318,5 +357,5 @@ func messageArgs(now time.Time, b outbox.Batch, m delivery.Message) ([]any, erro
 	if nid == "" {
 		nid = b.NotificationID
 	}
-	return []any{m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body, nid, m.Source, m.Route, created, ms}, nil
+	return []driver.Value{m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body, nid, m.Source, m.Route, created, ms}, nil
 }

@@ -54,7 +54,7 @@ type Store struct {
 	limiter *limiter.Log
 	now     func() time.Time
 
-	writes *writeStmts // prepared once for the writer
+	writes *writeStmts // prepared once for the writer, on its connection
 
 	queued  atomic.Int64 // queued (not dead) messages, for MaxQueued
 	commits atomic.Int64 // group commits made, for benchmarks
@@ -117,7 +117,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
-	if s.writes, err = prepareWrites(ctx, db); err != nil {
+	if err := s.prepareWrites(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
@@ -177,11 +177,43 @@ func (s *Store) Close() error {
 		s.group.Close()
 		close(s.quit)
 		s.done.Wait()
-		if cerr := errors.Join(s.writes.close(), s.db.Close()); cerr != nil {
+		if cerr := errors.Join(s.closeWrites(), s.db.Close()); cerr != nil {
 			err = fmt.Errorf("close outbox: %w", cerr)
 		}
 	})
 	return err
+}
+
+// prepareWrites prepares the writer's statements on the store's connection.
+func (s *Store) prepareWrites(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("prepare writes: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	return conn.Raw(func(dc any) error {
+		_, err := s.writesOn(dc)
+		return err
+	})
+}
+
+// closeWrites closes the writer's statements if their connection is still
+// the store's: else they went with it. The writer must have stopped.
+func (s *Store) closeWrites() error {
+	if s.writes == nil {
+		return nil
+	}
+	conn, err := s.db.Conn(context.Background())
+	if err != nil {
+		return fmt.Errorf("close writes: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	return conn.Raw(func(dc any) error {
+		if s.writes.conn != dc {
+			return nil
+		}
+		return s.writes.close()
+	})
 }
 
 // Wake is signalled after every Enqueue that stored messages and every

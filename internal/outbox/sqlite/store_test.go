@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -357,5 +358,37 @@ func TestUpgradeFromEveryVersion(t *testing.T) {
 				t.Errorf("Claim = %+v, %v; want the old message, its lease cleared", c, err)
 			}
 		})
+	}
+}
+
+// TestWriterPreparesOnANewConnection: database/sql replaces the store's
+// connection when the driver reports it bad; the writer's statements,
+// prepared on the old one, are prepared again on the new one.
+func TestWriterPreparesOnANewConnection(t *testing.T) {
+	t.Parallel()
+	s := open(t, filepath.Join(t.TempDir(), "outbox.db"), Options{})
+	if _, err := s.Enqueue(t.Context(), batch("1", "a")); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	conn, err := s.db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = conn.Raw(func(dc any) error {
+		if err := dc.(driver.Conn).Close(); err != nil {
+			return err
+		}
+		return driver.ErrBadConn // database/sql drops the connection
+	})
+	if !errors.Is(err, driver.ErrBadConn) {
+		t.Fatalf("closing the connection: %v", err)
+	}
+	_ = conn.Close()
+	if _, err := s.Enqueue(t.Context(), batch("1", "b")); err != nil {
+		t.Fatalf("Enqueue on a new connection: %v", err)
+	}
+	var rows int
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM messages`).Scan(&rows); err != nil || rows != 2 {
+		t.Errorf("%d rows, %v; want 2", rows, err)
 	}
 }
