@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -122,6 +123,10 @@ type groupState struct {
 	seen    map[string]string // DedupKeys written in this group -> NotificationID
 	added   int               // messages written in this group
 	isolate bool              // write each batch so that its failure leaves the others alone
+	dest    struct {          // the destination of the message written last
+		of         delivery.Destination
+		lane, json string
+	}
 }
 
 // enqueueOne writes one batch, or nothing of it, and answers it. An error
@@ -192,7 +197,7 @@ func (s *Store) writeBare(w *writeStmts, g *groupState, b outbox.Batch) (string,
 	}
 	ids := make([]int64, 0, len(b.Messages))
 	for _, m := range b.Messages {
-		args, err := messageArgs(g.now, b, m)
+		args, err := g.messageArgs(b, m)
 		if err != nil {
 			return "", nil, err
 		}
@@ -228,7 +233,7 @@ func (s *Store) writeIsolated(w *writeStmts, g *groupState, b outbox.Batch) (fir
 	}
 	first, err = s.claimDedup(w, g.now, b)
 	if err == nil && first == "" {
-		ids, err = s.insertMessages(w, g.now, b)
+		ids, err = s.insertMessages(w, g, b)
 		if err != nil && single && b.DedupKey != "" {
 			if _, ferr := w.exec(w.forgetDedup, b.DedupKey); ferr != nil {
 				// The key would outlive its message and make the sender's
@@ -319,10 +324,10 @@ func (s *Store) holder(w *writeStmts, now time.Time, key string) (string, error)
 }
 
 // insertMessages inserts the batch's messages.
-func (s *Store) insertMessages(w *writeStmts, now time.Time, b outbox.Batch) ([]int64, error) {
+func (s *Store) insertMessages(w *writeStmts, g *groupState, b outbox.Batch) ([]int64, error) {
 	ids := make([]int64, 0, len(b.Messages))
 	for _, m := range b.Messages {
-		args, err := messageArgs(now, b, m)
+		args, err := g.messageArgs(b, m)
 		if err != nil {
 			return nil, err
 		}
@@ -343,12 +348,12 @@ func (s *Store) insertMessages(w *writeStmts, now time.Time, b outbox.Batch) ([]
 }
 
 // messageArgs are the arguments of sqlInsertMessage for m of b.
-func messageArgs(now time.Time, b outbox.Batch, m delivery.Message) ([]driver.Value, error) {
-	dest, err := json.Marshal(m.Dest)
+func (g *groupState) messageArgs(b outbox.Batch, m delivery.Message) ([]driver.Value, error) {
+	lane, dest, err := g.encode(m.Dest)
 	if err != nil {
-		return nil, fmt.Errorf("encode destination: %w", err)
+		return nil, err
 	}
-	ms := now.UnixMilli()
+	ms := g.now.UnixMilli()
 	created := ms
 	if !m.CreatedAt.IsZero() {
 		created = m.CreatedAt.UnixMilli()
@@ -357,5 +362,26 @@ func messageArgs(now time.Time, b outbox.Batch, m delivery.Message) ([]driver.Va
 	if nid == "" {
 		nid = b.NotificationID
 	}
-	return []driver.Value{m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body, nid, m.Source, m.Route, created, ms}, nil
+	return []driver.Value{lane, m.Dest.Sender, dest, m.Body, nid, m.Source, m.Route, created, ms}, nil
+}
+
+// encode returns d's lane and JSON, as the previous message's if it went
+// to the same destination (nearly every message of a group does).
+func (g *groupState) encode(d delivery.Destination) (lane, dest string, err error) {
+	if g.dest.json != "" && sameDestination(g.dest.of, d) {
+		return g.dest.lane, g.dest.json, nil
+	}
+	j, err := json.Marshal(d)
+	if err != nil {
+		return "", "", fmt.Errorf("encode destination: %w", err)
+	}
+	g.dest.of, g.dest.lane, g.dest.json = d, d.Lane(), string(j)
+	return g.dest.lane, g.dest.json, nil
+}
+
+// sameDestination reports whether a and b are equal in every field
+// (TestSameDestinationComparesEveryField holds it to that).
+func sameDestination(a, b delivery.Destination) bool {
+	return a.Sender == b.Sender && a.Room == b.Room && a.Panel == b.Panel &&
+		a.Sealed == b.Sealed && slices.Equal(a.Users, b.Users)
 }
