@@ -112,9 +112,9 @@ func (s *Store) sweeper() {
 // can need any more, and returns how many dedup keys it deleted.
 func (s *Store) sweep(ctx context.Context) (int64, error) {
 	now := s.now()
-	res, err := s.db.ExecContext(ctx, `DELETE FROM dedup WHERE expires_at <= ?`, now.UnixMilli())
+	n, err := s.sweepDedup(ctx, now)
 	if err != nil {
-		return 0, fmt.Errorf("sweep dedup: %w", err)
+		return 0, err
 	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM limiter_slots WHERE at <= ?`, now.Add(-limiterMemory).UnixMilli()); err != nil {
 		return 0, fmt.Errorf("sweep limiter slots: %w", err)
@@ -122,5 +122,5 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM limiter_pauses WHERE until <= ?`, now.UnixMilli()); err != nil {
 		return 0, fmt.Errorf("sweep limiter pauses: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }

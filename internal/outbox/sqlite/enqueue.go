@@ -62,6 +62,8 @@ func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
 // alone. Without isolate, a failed statement ends the group with a
 // *writeAgain error and nothing committed.
 func (s *Store) writeGroup(group []outbox.Pending, isolate bool) ([]outbox.Answer, error) {
+	s.dedup.mu.Lock() // before the connection; see dedupIndex
+	defer s.dedup.mu.Unlock()
 	ctx := context.Background()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -146,25 +148,14 @@ func (s *Store) enqueueOne(w *writeStmts, g *groupState, r outbox.Pending) (outb
 		}
 		return a, nil
 	}
-	var (
-		first string
-		ids   []int64
-		err   error
-	)
-	if g.isolate {
-		var fail error
-		first, ids, err, fail = s.writeIsolated(w, g, b)
-		if fail != nil {
-			return outbox.Answer{}, fail
-		}
-		if err != nil {
-			return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
-		}
-	} else {
-		first, ids, err = s.writeBare(w, g, b)
-		if err != nil {
-			return outbox.Answer{}, &writeAgain{err}
-		}
+	first, ids, err, fail := s.writeBatch(w, g, b)
+	switch {
+	case fail != nil:
+		return outbox.Answer{}, fail
+	case err != nil && !g.isolate:
+		return outbox.Answer{}, &writeAgain{err}
+	case err != nil:
+		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
 	if first != "" {
 		return duplicate(first), nil
@@ -176,73 +167,40 @@ func (s *Store) enqueueOne(w *writeStmts, g *groupState, r outbox.Pending) (outb
 	return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}}, nil
 }
 
-// writeBare writes the batch with the bare statements: its dedup key, then
-// its messages unless another batch holds the key (then it returns that
-// batch's NotificationID). An error leaves the transaction unusable.
-func (s *Store) writeBare(w *writeStmts, g *groupState, b outbox.Batch) (string, []int64, error) {
-	if b.DedupKey != "" {
-		res, err := w.exec(w.bareClaimDedup, b.DedupKey, b.NotificationID,
-			g.now.Add(s.opts.DedupTTL).UnixMilli(), g.now.UnixMilli())
-		if err != nil {
-			return "", nil, fmt.Errorf("remember dedup key: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return "", nil, fmt.Errorf("remember dedup key: %w", err)
-		}
-		if n == 0 {
-			first, err := s.holder(w, g.now, b.DedupKey)
-			return first, nil, err
-		}
-	}
-	ids := make([]int64, 0, len(b.Messages))
-	for _, m := range b.Messages {
-		args, err := g.messageArgs(b, m)
-		if err != nil {
-			return "", nil, err
-		}
-		res, err := w.exec(w.bareInsertMessage, args...)
-		if err != nil {
-			return "", nil, fmt.Errorf("insert message: %w", err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return "", nil, fmt.Errorf("insert message: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return "", ids, nil
-}
-
-// writeIsolated writes the batch as writeBare does, but so that an error
-// (err) undoes the batch and leaves the rest of the transaction usable; an
-// error that leaves the batch half written (fail) fails the whole group.
+// writeBatch writes the batch: its dedup key, then its messages unless an
+// unexpired batch holds the key (then it returns that batch's
+// NotificationID).
 //
-// A batch of one message (one per webhook, nearly always) runs two
-// statements and no savepoint: claiming its dedup key and inserting the
-// message. A statement is atomic by itself, so if the insert fails, deleting
-// the key again undoes the claim (a key that was free or expired before is
-// as good as absent). A larger batch writes under a savepoint and rolls
-// back to it.
-func (s *Store) writeIsolated(w *writeStmts, g *groupState, b outbox.Batch) (first string, ids []int64, err, fail error) {
-	single := len(b.Messages) == 1
-	if !single {
+// Written bare (g.isolate false), an error leaves the transaction unusable.
+// Isolated, an error (err) undoes the batch and leaves the rest of the
+// transaction usable; an error that leaves the batch half written (fail)
+// fails the whole group. An isolated batch of one message (one per webhook,
+// nearly always) runs no savepoint: a statement is atomic by itself, so if
+// the message's insert fails, deleting the key's row undoes the claim (a key
+// that was free or expired before is as good as absent). A larger batch
+// writes under a savepoint and rolls back to it.
+func (s *Store) writeBatch(w *writeStmts, g *groupState, b outbox.Batch) (first string, ids []int64, err, fail error) {
+	savepoint := g.isolate && len(b.Messages) != 1
+	if savepoint {
 		if _, err := w.exec(w.savepoint); err != nil {
 			return "", nil, fmt.Errorf("open savepoint: %w", err), nil
 		}
 	}
-	first, err = s.claimDedup(w, g.now, b)
+	var key int64 // the dedup row written, if any
+	if b.DedupKey != "" {
+		first, key, err = s.claimDedup(w, g, b)
+	}
 	if err == nil && first == "" {
 		ids, err = s.insertMessages(w, g, b)
-		if err != nil && single && b.DedupKey != "" {
-			if _, ferr := w.exec(w.forgetDedup, b.DedupKey); ferr != nil {
+		if err != nil && g.isolate && !savepoint && key != 0 {
+			if _, ferr := w.exec(w.forgetDedup, key); ferr != nil {
 				// The key would outlive its message and make the sender's
 				// retry a duplicate: fail the whole group instead.
 				return "", nil, nil, errors.Join(err, fmt.Errorf("forget dedup key: %w", ferr))
 			}
 		}
 	}
-	if !single {
+	if savepoint {
 		if err != nil {
 			if _, rerr := w.exec(w.rollbackTo); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("roll back batch: %w", rerr))
@@ -280,47 +238,51 @@ func (s *Store) fullOrDuplicate(w *writeStmts, g *groupState, b outbox.Batch) (o
 // remembered returns the NotificationID of a committed, unexpired batch
 // with key, or "".
 func (s *Store) remembered(w *writeStmts, now time.Time, key string) (string, error) {
-	v, ok, err := w.queryValue(w.lookupDedup, key, now.UnixMilli())
+	row, found, _, err := s.findDedup(w, key)
 	if err != nil {
 		return "", fmt.Errorf("enqueue: look up dedup key: %w", err)
 	}
-	if !ok {
+	if !found || row.expires <= now.UnixMilli() {
 		return "", nil
 	}
-	id, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("enqueue: look up dedup key: notification id %T, want a string", v)
-	}
-	return id, nil
+	return row.notification, nil
 }
 
 // claimDedup remembers the batch's dedup key for the DedupTTL unless an
 // unexpired batch holds it; then it returns that batch's NotificationID
-// and changes nothing. One statement does both in the usual case (the key
-// is new); only a duplicate costs a second, to read who holds the key.
-func (s *Store) claimDedup(w *writeStmts, now time.Time, b outbox.Batch) (string, error) {
-	if b.DedupKey == "" {
-		return "", nil
+// and changes nothing. A key an expired batch held is taken over, in its
+// row. It returns the id of the row it wrote.
+func (s *Store) claimDedup(w *writeStmts, g *groupState, b outbox.Batch) (first string, id int64, err error) {
+	row, found, taken, err := s.findDedup(w, b.DedupKey)
+	if err != nil {
+		return "", 0, fmt.Errorf("enqueue: look up dedup key: %w", err)
 	}
-	_, claimed, err := w.queryValue(w.claimDedup,
-		b.DedupKey, b.NotificationID, now.Add(s.opts.DedupTTL).UnixMilli(), now.UnixMilli())
+	expires := g.now.Add(s.opts.DedupTTL).UnixMilli()
 	switch {
-	case err != nil:
-		return "", fmt.Errorf("remember dedup key: %w", err)
-	case claimed:
-		return "", nil
+	case found && row.expires > g.now.UnixMilli():
+		return row.notification, 0, nil
+	case found && g.isolate:
+		ok, err := w.query(w.renewDedup, w.value, b.NotificationID, expires, row.id)
+		clear(w.value)
+		if err == nil && !ok {
+			err = errors.New("the row vanished")
+		}
+		if err != nil {
+			return "", 0, fmt.Errorf("remember dedup key: %w", err)
+		}
+		return "", row.id, nil
+	case found:
+		if _, err := w.exec(w.bareRenewDedup, b.NotificationID, expires, row.id); err != nil {
+			return "", 0, fmt.Errorf("remember dedup key: %w", err)
+		}
+		return "", row.id, nil
 	}
-	return s.holder(w, now, b.DedupKey)
-}
-
-// holder returns the NotificationID of the batch that holds key, which a
-// claim of the key found held.
-func (s *Store) holder(w *writeStmts, now time.Time, key string) (string, error) {
-	first, err := s.remembered(w, now, key)
-	if err == nil && first == "" {
-		err = errors.New("enqueue: dedup key neither claimed nor held")
+	id, err = w.insertID(g.isolate, w.bareInsertDedup, w.insertDedup, b.DedupKey, b.NotificationID, expires)
+	if err != nil {
+		return "", 0, fmt.Errorf("remember dedup key: %w", err)
 	}
-	return first, err
+	s.dedup.set(b.DedupKey, id, taken)
+	return "", id, nil
 }
 
 // insertMessages inserts the batch's messages.
@@ -331,16 +293,9 @@ func (s *Store) insertMessages(w *writeStmts, g *groupState, b outbox.Batch) ([]
 		if err != nil {
 			return nil, err
 		}
-		v, ok, err := w.queryValue(w.insertMessage, args...)
-		if err == nil && !ok {
-			err = errors.New("no id returned")
-		}
+		id, err := w.insertID(g.isolate, w.bareInsertMessage, w.insertMessage, args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert message: %w", err)
-		}
-		id, ok := v.(int64)
-		if !ok {
-			return nil, fmt.Errorf("insert message: id %T, want an int64", v)
 		}
 		ids = append(ids, id)
 	}

@@ -20,10 +20,13 @@ var schemaV3 string
 //go:embed schema_v4.sql
 var schemaV4 string
 
+//go:embed schema_v5.sql
+var schemaV5 string
+
 // migrations returns the schema versions in order: migrations()[i] brings
 // the schema from version i to i+1. Add new versions at the end.
 func migrations() []string {
-	return []string{schemaV1, schemaV2, schemaV3, schemaV4}
+	return []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
 }
 
 // migrate applies the versions the database has not seen, each in its

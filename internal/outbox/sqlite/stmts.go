@@ -18,38 +18,39 @@ import (
 // one.
 //
 // The writes come in two forms. The bare ones (bareInsertMessage,
-// bareClaimDedup) run by Exec and are what a group is first written with:
-// SQLite runs them without a statement journal or a RETURNING table, but a
-// failing one (SQLITE_FULL) may roll back the whole transaction. So when
-// one fails, the writer rolls back and writes the group again with the
-// others (insertMessage, claimDedup), which keep their RETURNING clauses
-// and run as queries: with RETURNING, SQLite keeps a statement journal and
-// a full disk undoes only the failing statement, so only the failing batch
-// fails (TestGroupCommitIsolatesFailingBatch).
+// bareInsertDedup, bareRenewDedup) run by Exec and are what a group is
+// first written with: SQLite runs them without a statement journal or a
+// RETURNING table, but a failing one (SQLITE_FULL) may roll back the whole
+// transaction. So when one fails, the writer rolls back and writes the
+// group again with the others (insertMessage, insertDedup, renewDedup),
+// which have RETURNING clauses and run as queries: with RETURNING, SQLite
+// keeps a statement journal and a full disk undoes only the failing
+// statement, so only the failing batch fails
+// (TestGroupCommitIsolatesFailingBatch).
 type writeStmts struct {
 	conn                             driver.Conn // the connection they are prepared on
 	begin, commit, rollback          driver.Stmt
 	savepoint, release, rollbackTo   driver.Stmt
 	insertMessage, bareInsertMessage driver.Stmt
-	claimDedup, bareClaimDedup       driver.Stmt
-	lookupDedup, forgetDedup         driver.Stmt
+	insertDedup, bareInsertDedup     driver.Stmt
+	renewDedup, bareRenewDedup       driver.Stmt
+	readDedupRow, forgetDedup        driver.Stmt
 
-	args []driver.NamedValue // the arguments of the statement running
-	row  []driver.Value      // the one column a query returns
+	args  []driver.NamedValue // the arguments of the statement running
+	value []driver.Value      // the row of a one-column query
+	dedup []driver.Value      // the row of readDedupRow
 }
 
-// The statements the two forms share: inserting a message, and
-// remembering a dedup key unless an unexpired batch holds it (inserting it,
-// or taking over an expired one).
+// The statements the two forms share: inserting a message, remembering a
+// new dedup key, and giving the row of an expired key to a new batch.
 const (
 	sqlInsertMessage = `INSERT INTO messages
 		(lane, sender, destination, body, notification_id, source, route, created_at, available_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	// (key, notification_id, expires_at, now); changes nothing if
-	// expires_at > now, as lookupDedup sees it.
-	sqlClaimDedup = `INSERT INTO dedup (key, notification_id, expires_at) VALUES (?1, ?2, ?3)
-		ON CONFLICT (key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at
-		WHERE dedup.expires_at <= ?4`
+	// (key, notification_id, expires_at)
+	sqlInsertDedup = `INSERT INTO dedup (key, notification_id, expires_at) VALUES (?, ?, ?)`
+	// (notification_id, expires_at, id)
+	sqlRenewDedup = `UPDATE dedup SET notification_id = ?, expires_at = ? WHERE id = ?`
 )
 
 // prepareWrites prepares the writer's statements on conn, a driver
@@ -59,7 +60,7 @@ func prepareWrites(conn driver.Conn) (*writeStmts, error) {
 	if !ok {
 		return nil, fmt.Errorf("prepare writes: the driver's connection %T cannot prepare with a context", conn)
 	}
-	w := &writeStmts{conn: conn, row: make([]driver.Value, 1)}
+	w := &writeStmts{conn: conn, value: make([]driver.Value, 1), dedup: make([]driver.Value, 3)}
 	for _, p := range []struct {
 		stmt *driver.Stmt
 		sql  string
@@ -74,10 +75,12 @@ func prepareWrites(conn driver.Conn) (*writeStmts, error) {
 		{&w.rollbackTo, `ROLLBACK TO SAVEPOINT batch`},
 		{&w.insertMessage, sqlInsertMessage + ` RETURNING id`},
 		{&w.bareInsertMessage, sqlInsertMessage},
-		{&w.lookupDedup, `SELECT notification_id FROM dedup WHERE key = ? AND expires_at > ?`},
-		{&w.claimDedup, sqlClaimDedup + ` RETURNING notification_id`},
-		{&w.bareClaimDedup, sqlClaimDedup},
-		{&w.forgetDedup, `DELETE FROM dedup WHERE key = ?`},
+		{&w.insertDedup, sqlInsertDedup + ` RETURNING id`},
+		{&w.bareInsertDedup, sqlInsertDedup},
+		{&w.renewDedup, sqlRenewDedup + ` RETURNING id`},
+		{&w.bareRenewDedup, sqlRenewDedup},
+		{&w.readDedupRow, `SELECT key, notification_id, expires_at FROM dedup WHERE id = ?`},
+		{&w.forgetDedup, `DELETE FROM dedup WHERE id = ?`},
 	} {
 		st, err := prep.PrepareContext(context.Background(), p.sql)
 		if err != nil {
@@ -99,7 +102,8 @@ func (w *writeStmts) close() error {
 	var errs []error
 	for _, st := range []driver.Stmt{
 		w.begin, w.commit, w.rollback, w.savepoint, w.release, w.rollbackTo,
-		w.insertMessage, w.bareInsertMessage, w.claimDedup, w.bareClaimDedup, w.lookupDedup, w.forgetDedup,
+		w.insertMessage, w.bareInsertMessage, w.insertDedup, w.bareInsertDedup,
+		w.renewDedup, w.bareRenewDedup, w.readDedupRow, w.forgetDedup,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())
@@ -137,28 +141,71 @@ func (w *writeStmts) exec(st driver.Stmt, args ...driver.Value) (driver.Result, 
 	return st.(driver.StmtExecContext).ExecContext(context.Background(), w.named(args))
 }
 
-// queryValue runs st with args and returns the one column of its first
-// row; ok is false if there is none.
-func (w *writeStmts) queryValue(st driver.Stmt, args ...driver.Value) (v driver.Value, ok bool, err error) {
+// query runs st with args and reads its first row into dest; ok is false
+// if there is none.
+func (w *writeStmts) query(st driver.Stmt, dest []driver.Value, args ...driver.Value) (ok bool, err error) {
 	rows, err := st.(driver.StmtQueryContext).QueryContext(context.Background(), w.named(args))
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
-	err = rows.Next(w.row)
+	err = rows.Next(dest)
 	switch {
 	case err == nil:
-		v, ok = w.row[0], true
+		ok = true
 	case errors.Is(err, io.EOF):
 		err = nil
 	}
 	if cerr := rows.Close(); err == nil {
 		err = cerr
 	}
-	w.row[0] = nil
-	if err != nil {
-		return nil, false, err
+	return ok && err == nil, err
+}
+
+// insertID runs an INSERT, the bare form by Exec or the other one, which
+// returns the new row's id, as a query, and returns the new row's id.
+func (w *writeStmts) insertID(isolate bool, bare, returning driver.Stmt, args ...driver.Value) (int64, error) {
+	if !isolate {
+		res, err := w.exec(bare, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
 	}
-	return v, ok, nil
+	ok, err := w.query(returning, w.value, args...)
+	v := w.value[0]
+	w.value[0] = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok:
+		return 0, errors.New("no id returned")
+	}
+	id, ok := v.(int64)
+	if !ok {
+		return 0, fmt.Errorf("id %T, want an int64", v)
+	}
+	return id, nil
+}
+
+// readDedup reads the dedup row id: its key, and ok false if there is no
+// such row.
+func (w *writeStmts) readDedup(id int64) (row dedupRow, key string, ok bool, err error) {
+	ok, err = w.query(w.readDedupRow, w.dedup, id)
+	if ok {
+		var okKey, okNotification, okExpires bool
+		key, okKey = w.dedup[0].(string)
+		row.notification, okNotification = w.dedup[1].(string)
+		row.expires, okExpires = w.dedup[2].(int64)
+		row.id = id
+		if !okKey || !okNotification || !okExpires {
+			err = fmt.Errorf("dedup row %d holds %T, %T, %T", id, w.dedup[0], w.dedup[1], w.dedup[2])
+		}
+	}
+	clear(w.dedup)
+	if err != nil {
+		return dedupRow{}, "", false, err
+	}
+	return row, key, ok, nil
 }
 
 // named returns args as the driver takes them, in a slice reused by the

@@ -55,6 +55,7 @@ type Store struct {
 	now     func() time.Time
 
 	writes *writeStmts // prepared once for the writer, on its connection
+	dedup  *dedupIndex // where each dedup key's row is
 
 	queued  atomic.Int64 // queued (not dead) messages, for MaxQueued
 	commits atomic.Int64 // group commits made, for benchmarks
@@ -110,6 +111,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		log:     opts.Logger,
 		limiter: opts.Limiter,
 		now:     opts.Now,
+		dedup:   newDedupIndex(),
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 	}
@@ -153,7 +155,8 @@ func dsn(path string, maxPages int) string {
 // the leased messages from the partial messages_lane_claimed index only.
 const sqlClearLeases = `UPDATE messages SET claimed_until = 0 WHERE claimed_until > 0`
 
-// init migrates the schema, clears leases and counts the queue.
+// init migrates the schema, clears leases, counts the queue and loads the
+// dedup index and the limiter log.
 func (s *Store) init(ctx context.Context) error {
 	if err := migrate(ctx, s.db, s.now()); err != nil {
 		return err
@@ -166,6 +169,9 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("count queue: %w", err)
 	}
 	s.queued.Store(n)
+	if err := s.loadDedup(ctx); err != nil {
+		return err
+	}
 	return s.loadLimiter(ctx)
 }
 
