@@ -1,7 +1,8 @@
 // Package sqlite is relay's default outbox store: one SQLite file (WAL,
 // synchronous=FULL) owned by one relay process. Enqueues from concurrent
 // webhooks are committed together by one writer goroutine (group commit),
-// so durable ingest stays fast under load; the limiter log lives in memory.
+// so durable ingest stays fast under load. The limiter log, and the index
+// of dedup keys, live in memory, rebuilt from the file at Open.
 package sqlite
 
 import (
