@@ -28,90 +28,162 @@ type Answer struct {
 // CommitFunc writes a group of batches in one transaction and returns one
 // answer per batch, in order. Each batch is all or nothing; when the
 // transaction fails as a whole, every batch's answer carries the error.
+// Calls never overlap.
 type CommitFunc func(group []Pending) []Answer
 
-// GroupCommitter makes durable ingest fast under concurrency: one writer
-// goroutine takes every Enqueue call waiting (up to MaxGroup) and commits
-// them together, so concurrent webhooks share one synced commit.
+// GroupCommitter makes durable ingest fast under concurrency: concurrent
+// Enqueue calls share one synced commit.
+//
+// There is no writer goroutine. The caller that finds no commit running
+// becomes the writer: it commits every batch waiting (up to MaxGroup),
+// its own among them, while later callers queue behind it. Once its own
+// batch is answered it hands the writer's role to the first caller still
+// waiting, which commits the next group. A lone caller, the common case
+// at low load, thus commits on its own goroutine: no hand-over to another
+// goroutine and back on the way to its answer.
 type GroupCommitter struct {
 	commit CommitFunc
-	reqs   chan *request
-	quit   chan struct{}
-	done   chan struct{}
-	once   sync.Once
+
+	mu      sync.Mutex
+	queue   []*request
+	writing bool // a caller is the writer, or is being handed the role
+	closed  bool
+	idle    *sync.Cond // signalled when writing becomes false
 }
 
 type request struct {
 	Pending
-	answer chan Answer // buffered(1): the writer never blocks on it
+	reply chan reply // buffered(1): an answer, or the writer's role
 }
 
-// NewGroupCommitter starts the writer goroutine; Close stops it.
+type reply struct {
+	answer Answer
+	write  bool // the caller is now the writer; no answer yet
+}
+
+// NewGroupCommitter returns a committer that writes through commit.
 func NewGroupCommitter(commit CommitFunc) *GroupCommitter {
-	g := &GroupCommitter{
-		commit: commit,
-		reqs:   make(chan *request),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
-	}
-	go g.run()
+	g := &GroupCommitter{commit: commit}
+	g.idle = sync.NewCond(&g.mu)
 	return g
 }
 
-// Enqueue hands b to the writer and returns once its group is committed
-// (or failed). Once handed over, it waits for the answer even if ctx ends:
-// the batch may be committing, and Enqueue must never say "failed" about a
-// batch that is stored.
+// Enqueue commits b with whatever else is waiting and returns once its
+// group is committed (or failed). Once queued, it waits for the answer
+// even if ctx ends: the batch may be committing, and Enqueue must never
+// say "failed" about a batch that is stored. (The commit skips a batch
+// whose ctx has ended before it is written.)
 func (g *GroupCommitter) Enqueue(ctx context.Context, b Batch) (EnqueueResult, error) {
-	r := &request{Pending: Pending{Ctx: ctx, Batch: b}, answer: make(chan Answer, 1)}
-	select {
-	case g.reqs <- r:
-	case <-g.quit:
-		return EnqueueResult{}, ErrClosed
-	case <-ctx.Done():
-		return EnqueueResult{}, fmt.Errorf("enqueue: %w", ctx.Err())
+	if err := ctx.Err(); err != nil {
+		return EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
 	}
-	a := <-r.answer
-	return a.Result, a.Err
+	r := &request{Pending: Pending{Ctx: ctx, Batch: b}, reply: make(chan reply, 1)}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return EnqueueResult{}, ErrClosed
+	}
+	g.queue = append(g.queue, r)
+	write := !g.writing
+	g.writing = true
+	g.mu.Unlock()
+	if !write {
+		rep := <-r.reply
+		if !rep.write {
+			return rep.answer.Result, rep.answer.Err
+		}
+	}
+	g.write(r)
+	rep := <-r.reply
+	return rep.answer.Result, rep.answer.Err
 }
 
-// Close stops the writer after the group it is committing, if any. Enqueue
-// calls not yet taken return ErrClosed.
-func (g *GroupCommitter) Close() {
-	g.once.Do(func() { close(g.quit) })
-	<-g.done
-}
-
-func (g *GroupCommitter) run() {
-	defer close(g.done)
-	for {
-		var group []*request
-		select {
-		case r := <-g.reqs:
-			group = append(group, r)
-		case <-g.quit:
+// write commits groups from the head of the queue until own is answered,
+// then hands the writer's role on.
+func (g *GroupCommitter) write(own *request) {
+	for answered := false; !answered; {
+		g.mu.Lock()
+		if g.closed {
+			g.stopLocked()
+			g.mu.Unlock()
 			return
 		}
-	more:
-		for len(group) < MaxGroup {
-			select {
-			case r := <-g.reqs:
-				group = append(group, r)
-			default:
-				break more
-			}
+		n := min(len(g.queue), MaxGroup)
+		group := make([]*request, n)
+		copy(group, g.queue)
+		g.queue = g.queue[n:]
+		g.mu.Unlock()
+
+		g.commitGroup(group)
+		for _, r := range group {
+			answered = answered || r == own
 		}
-		pending := make([]Pending, len(group))
-		for i, r := range group {
-			pending[i] = r.Pending
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed || len(g.queue) == 0 {
+		g.stopLocked()
+		return
+	}
+	g.queue[0].reply <- reply{write: true}
+}
+
+// stopLocked ends writing: every call still queued is answered ErrClosed
+// if the committer is closed (none is queued otherwise).
+func (g *GroupCommitter) stopLocked() {
+	for _, r := range g.queue {
+		r.reply <- reply{answer: Answer{Err: ErrClosed}}
+	}
+	g.queue = nil
+	g.writing = false
+	g.idle.Broadcast()
+}
+
+// commitGroup commits one group and answers each of its callers. If the
+// commit panics (net/http recovers a handler's panic, so the process may
+// live on), the group is answered with an error, the writer's role is
+// released, and the panic goes on.
+func (g *GroupCommitter) commitGroup(group []*request) {
+	done := false
+	defer func() {
+		if done {
+			return
 		}
-		answers := g.commit(pending)
-		for i, r := range group {
-			if i < len(answers) {
-				r.answer <- answers[i]
-			} else {
-				r.answer <- Answer{Err: errors.New("enqueue: the store gave no answer for this batch")}
-			}
+		for _, r := range group {
+			r.reply <- reply{answer: Answer{Err: errPanicked}}
 		}
+		g.mu.Lock()
+		if g.closed || len(g.queue) == 0 {
+			g.stopLocked()
+		} else {
+			g.queue[0].reply <- reply{write: true}
+		}
+		g.mu.Unlock()
+	}()
+	pending := make([]Pending, len(group))
+	for i, r := range group {
+		pending[i] = r.Pending
+	}
+	answers := g.commit(pending)
+	done = true
+	for i, r := range group {
+		if i < len(answers) {
+			r.reply <- reply{answer: answers[i]}
+		} else {
+			r.reply <- reply{answer: Answer{Err: errors.New("enqueue: the store gave no answer for this batch")}}
+		}
+	}
+}
+
+var errPanicked = errors.New("enqueue: the commit panicked; the batch may or may not be stored")
+
+// Close waits for the group being committed, if any; Enqueue calls not yet
+// in a group, and later ones, return ErrClosed.
+func (g *GroupCommitter) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for g.writing {
+		g.idle.Wait()
 	}
 }

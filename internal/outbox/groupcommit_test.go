@@ -3,7 +3,11 @@ package outbox
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -74,5 +78,175 @@ func TestGroupCommitterMissingAnswerIsAnError(t *testing.T) {
 	defer g.Close()
 	if _, err := g.Enqueue(context.Background(), Batch{}); err == nil {
 		t.Error("a batch the commit did not answer must fail, not succeed")
+	}
+}
+
+// goroutineID is the running goroutine's number, read from its stack trace.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	return strings.Fields(string(buf))[1]
+}
+
+func TestGroupCommitterLoneCallerCommitsOnItsOwnGoroutine(t *testing.T) {
+	t.Parallel()
+	var committer string
+	g := NewGroupCommitter(func(group []Pending) []Answer {
+		committer = goroutineID()
+		return make([]Answer, len(group))
+	})
+	defer g.Close()
+	if _, err := g.Enqueue(context.Background(), Batch{}); err != nil {
+		t.Fatal(err)
+	}
+	if me := goroutineID(); committer != me {
+		t.Errorf("a lone Enqueue was committed on goroutine %s, not on its own (%s)", committer, me)
+	}
+}
+
+func TestGroupCommitterCommitsNeverOverlap(t *testing.T) {
+	t.Parallel()
+	var inFlight, most, batches atomic.Int64
+	g := NewGroupCommitter(func(group []Pending) []Answer {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		batches.Add(int64(len(group)))
+		time.Sleep(100 * time.Microsecond)
+		out := make([]Answer, len(group))
+		for i, p := range group {
+			out[i] = Answer{Result: EnqueueResult{NotificationID: p.Batch.NotificationID}}
+		}
+		return out
+	})
+	defer g.Close()
+	const callers, each = 32, 50
+	var wg sync.WaitGroup
+	for c := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("%d/%d", c, i)
+				res, err := g.Enqueue(context.Background(), Batch{NotificationID: id})
+				if err != nil || res.NotificationID != id {
+					t.Errorf("Enqueue(%s) = %q, %v", id, res.NotificationID, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if most.Load() != 1 {
+		t.Errorf("%d commits ran at once; they must never overlap", most.Load())
+	}
+	if batches.Load() != callers*each {
+		t.Errorf("%d batches committed, want %d", batches.Load(), callers*each)
+	}
+}
+
+func TestGroupCommitterCloseWaitsForTheGroupAndRefusesTheQueue(t *testing.T) {
+	t.Parallel()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var commits atomic.Int64
+	g := NewGroupCommitter(func(group []Pending) []Answer {
+		if commits.Add(1) == 1 {
+			close(entered)
+			<-release
+		}
+		return make([]Answer, len(group))
+	})
+	first := make(chan error, 1)
+	go func() {
+		_, err := g.Enqueue(context.Background(), Batch{})
+		first <- err
+	}()
+	<-entered
+	queued := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := g.Enqueue(context.Background(), Batch{})
+			queued <- err
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let both queue behind the first
+	closed := make(chan struct{})
+	go func() {
+		g.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a group was committing")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Errorf("the group being committed at Close: %v, want its answer", err)
+	}
+	for range 2 {
+		if err := <-queued; !errors.Is(err, ErrClosed) {
+			t.Errorf("a batch queued at Close: %v, want ErrClosed", err)
+		}
+	}
+	<-closed
+	if n := commits.Load(); n != 1 {
+		t.Errorf("%d commits, want 1: nothing is committed after Close", n)
+	}
+}
+
+func TestGroupCommitterPanicReleasesTheWriter(t *testing.T) {
+	t.Parallel()
+	var commits atomic.Int64
+	g := NewGroupCommitter(func(group []Pending) []Answer {
+		if commits.Add(1) == 1 {
+			panic("boom")
+		}
+		return make([]Answer, len(group))
+	})
+	defer g.Close()
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Errorf("recovered %v, want the commit's panic", v)
+			}
+		}()
+		_, _ = g.Enqueue(context.Background(), Batch{})
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := g.Enqueue(context.Background(), Batch{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Enqueue after a panicked commit: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Enqueue hangs after a commit panicked: the writer's role was not released")
+	}
+}
+
+func TestGroupCommitterCanceledContextQueuesNothing(t *testing.T) {
+	t.Parallel()
+	var commits atomic.Int64
+	g := NewGroupCommitter(func(group []Pending) []Answer {
+		commits.Add(1)
+		return make([]Answer, len(group))
+	})
+	defer g.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := g.Enqueue(ctx, Batch{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Enqueue with a canceled context: %v, want context.Canceled", err)
+	}
+	if commits.Load() != 0 {
+		t.Error("a canceled Enqueue reached the commit")
 	}
 }
