@@ -24,7 +24,7 @@ const sqlLanes = `WITH RECURSIVE l(lane) AS (
 
 // Lanes lists the lanes that hold queued messages, sorted.
 func (s *Store) Lanes(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, sqlLanes)
+	rows, err := s.lanes.QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list lanes: %w", err)
 	}

@@ -104,3 +104,21 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkLanes is the dispatcher's look after every Enqueue: the lanes
+// of a queue of three rooms.
+func BenchmarkLanes(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "outbox.db"), Options{})
+	for _, room := range []string{"1", "2", "3"} {
+		if _, err := s.Enqueue(b.Context(), batch(room, "a", "b")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu := startCPU()
+	for b.Loop() {
+		if lanes, err := s.Lanes(b.Context()); err != nil || len(lanes) != 3 {
+			b.Fatalf("Lanes = %q, %v", lanes, err)
+		}
+	}
+	cpu.report(b)
+}
