@@ -107,10 +107,10 @@ func writeAlerts(b *strings.Builder, d *alert.Data) {
 		b.WriteString(d.Message)
 		b.WriteByte('\n')
 	}
-	if writeLabels(b, "Labels: ", d.CommonLabels, hidden) {
+	if writeLabels(b, "Labels: ", d.CommonLabels, titled) {
 		b.WriteByte('\n')
 	}
-	hide := func(name string) bool { return hidden(name) || hasKey(d.CommonLabels, name) }
+	hide := append(d.CommonLabels.Names(), titled...)
 	for _, group := range [...]struct {
 		heading string
 		in      func(status string) bool
@@ -157,7 +157,7 @@ func writeAlerts(b *strings.Builder, d *alert.Data) {
 }
 
 // writeAlert is "relay.alert": one alert, without the labels hide names.
-func writeAlert(b *strings.Builder, a *alert.Alert, hide func(string) bool) {
+func writeAlert(b *strings.Builder, a *alert.Alert, hide []string) {
 	b.WriteString("- ")
 	if n := a.Labels["alertname"]; n != "" {
 		b.WriteString(n)
@@ -195,38 +195,20 @@ func writeAlert(b *strings.Builder, a *alert.Alert, hide func(string) bool) {
 // dateLayout is the layout the built-in templates pass to date.
 const dateLayout = "2006-01-02 15:04:05 MST"
 
-// hidden reports whether a label is shown elsewhere than in the label list:
-// the alert name and severity are in the title and the alert's first line.
-func hidden(name string) bool { return name == "alertname" || name == "severity" }
+// titled are the labels shown in the title and in an alert's first line
+// rather than in the label lists.
+var titled = []string{"alertname", "severity"}
 
-func hasKey(kv alert.KV, name string) bool {
-	_, ok := kv[name]
-	return ok
-}
-
-// writeLabels writes prefix and the labels of kv that hide does not name,
-// sorted, as KV.SortedPairs prints them; nothing when there are none. It
-// reports whether it wrote.
-func writeLabels(b *strings.Builder, prefix string, kv alert.KV, hide func(string) bool) bool {
-	names := make([]string, 0, len(kv))
-	for k := range kv {
-		if !hide(k) {
-			names = append(names, k)
-		}
-	}
-	if len(names) == 0 {
+// writeLabels writes prefix and the labels of kv but those named in hide,
+// as KV.SortedPairs prints them; nothing when none is left. It reports
+// whether it wrote.
+func writeLabels(b *strings.Builder, prefix string, kv alert.KV, hide []string) bool {
+	rest := kv.Remove(hide)
+	if len(rest) == 0 {
 		return false
 	}
-	slices.Sort(names)
 	b.WriteString(prefix)
-	for i, n := range names {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(n)
-		b.WriteByte('=')
-		b.WriteString(kv[n])
-	}
+	b.WriteString(rest.SortedPairs().String())
 	return true
 }
 
