@@ -121,6 +121,12 @@ func (g *GroupCommitter) write(own *request) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.handOnLocked()
+}
+
+// handOnLocked gives the writer's role to the first caller still waiting,
+// or ends writing if none is or the committer is closed.
+func (g *GroupCommitter) handOnLocked() {
 	if g.closed || len(g.queue) == 0 {
 		g.stopLocked()
 		return
@@ -153,11 +159,7 @@ func (g *GroupCommitter) commitGroup(group []*request) {
 			r.reply <- reply{answer: Answer{Err: errPanicked}}
 		}
 		g.mu.Lock()
-		if g.closed || len(g.queue) == 0 {
-			g.stopLocked()
-		} else {
-			g.queue[0].reply <- reply{write: true}
-		}
+		g.handOnLocked()
 		g.mu.Unlock()
 	}()
 	pending := make([]Pending, len(group))
