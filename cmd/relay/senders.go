@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -98,5 +99,19 @@ func policyOf(c *config.Sender) dispatcher.Policy {
 		Margin:    c.Margin,
 		MaxChars:  c.MaxChars,
 		Separator: c.Separator,
+		Host:      upstreamHost(c),
 	}
+}
+
+// upstreamHost is the host a sender posts to, the key of its per-host
+// bound on posts in flight; "" for the console.
+func upstreamHost(c *config.Sender) string {
+	if c.Kind == delivery.KindConsole || c.URL == "" {
+		return ""
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

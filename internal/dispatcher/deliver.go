@@ -53,7 +53,7 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Poli
 	}
 
 	// The post is not cut short by ctx: a stop lets it finish.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.sendTimeout(p))
 	start := time.Now()
 	rc, err := sender.Send(sctx, live[0].Dest, strings.Join(bodies, p.Separator))
 	took := time.Since(start)
@@ -70,16 +70,20 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Poli
 // settleSuccess acks a delivered post and pauses the token when its quota
 // is spent.
 func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, msgs []delivery.Message, rc delivery.Receipt, took time.Duration) error {
-	sctx, cancel := d.settleContext(ctx)
-	defer cancel()
 	d.metrics.posts.WithLabelValues(l.sender, outcomeSuccess).Inc()
 	d.logAttempt(l, msgs, outcomeSuccess, nil, took, zap.String("upstream_id", rc.MessageID))
-	l.limited = 0
-	if err := d.store.Ack(sctx, ids(msgs)); err != nil {
-		return fmt.Errorf("ack delivered messages: %w", err)
+	l.limited, l.failing = 0, false
+	if err := d.record(ctx, l, "ack delivered messages", msgs, func(sctx context.Context) error {
+		return d.store.Ack(sctx, ids(msgs))
+	}); err != nil {
+		return err
 	}
 	d.metrics.sent.WithLabelValues(l.sender).Add(float64(len(msgs)))
 	if q := rc.Quota; p.TokenKey != "" && q.Known() && q.Remaining == 0 && q.Reset.After(d.opts.Now()) {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SettleTimeout)
+		defer cancel()
+		// Not retried: the next claim waits out the token's limiter log
+		// anyway, and a 429 pauses the token again if the quota is spent.
 		if err := d.store.Pause(sctx, p.TokenKey, q.Reset); err != nil {
 			return fmt.Errorf("pause spent token: %w", err)
 		}
@@ -91,8 +95,6 @@ func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, msgs 
 // that uses up no attempt (rate limited), a retry with backoff
 // (retryable), or the dead letters (permanent, or out of attempts).
 func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs []delivery.Message, e *delivery.Error, took time.Duration) error {
-	sctx, cancel := d.settleContext(ctx)
-	defer cancel()
 	now := d.opts.Now()
 	switch e.Class {
 	case delivery.RateLimited:
@@ -108,11 +110,13 @@ func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs 
 			}
 		}
 		if key := pauseKey(l, p, e); key != "" {
-			if err := d.store.Pause(sctx, key, until); err != nil {
-				return fmt.Errorf("pause rate-limited key: %w", err)
+			if err := d.record(ctx, l, "pause rate-limited key", msgs, func(sctx context.Context) error {
+				return d.store.Pause(sctx, key, until)
+			}); err != nil {
+				return err
 			}
 		}
-		return d.retry(sctx, l, msgs, until, false, e)
+		return d.retry(ctx, l, msgs, until, false, e)
 	case delivery.Permanent:
 		d.metrics.posts.WithLabelValues(l.sender, outcomePermanent).Inc()
 		d.logAttempt(l, msgs, outcomePermanent, e, took)
@@ -120,6 +124,7 @@ func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs 
 	}
 	d.metrics.posts.WithLabelValues(l.sender, outcomeRetryable).Inc()
 	d.logAttempt(l, msgs, outcomeRetryable, e, took)
+	l.failing = true
 	var spent, again []delivery.Message
 	for _, m := range msgs {
 		if d.opts.MaxAttempts > 0 && m.Attempts+1 >= d.opts.MaxAttempts {
@@ -137,13 +142,15 @@ func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs 
 	if len(again) == 0 {
 		return nil
 	}
-	return d.retry(sctx, l, again, now.Add(d.backoff(maxAttempts(again)+1)), true, e)
+	return d.retry(ctx, l, again, now.Add(d.backoff(maxAttempts(again)+1)), true, e)
 }
 
 // retry releases msgs to be tried again at `at`.
 func (d *Dispatcher) retry(ctx context.Context, l *lane, msgs []delivery.Message, at time.Time, countAttempt bool, e *delivery.Error) error {
-	if err := d.store.Retry(ctx, ids(msgs), at, countAttempt, e.Reason, e.Answer); err != nil {
-		return fmt.Errorf("release messages for retry: %w", err)
+	if err := d.record(ctx, l, "release messages for retry", msgs, func(sctx context.Context) error {
+		return d.store.Retry(sctx, ids(msgs), at, countAttempt, e.Reason, e.Answer)
+	}); err != nil {
+		return err
 	}
 	d.metrics.retried.WithLabelValues(l.sender, e.Reason).Add(float64(len(msgs)))
 	return nil
@@ -151,19 +158,23 @@ func (d *Dispatcher) retry(ctx context.Context, l *lane, msgs []delivery.Message
 
 // bury moves msgs to the dead letters; the caller logs why.
 func (d *Dispatcher) bury(ctx context.Context, l *lane, msgs []delivery.Message, reason, answer string) error {
-	sctx, cancel := d.settleContext(ctx)
-	defer cancel()
-	if err := d.store.Bury(sctx, ids(msgs), reason, answer); err != nil {
-		return fmt.Errorf("bury messages: %w", err)
+	if err := d.record(ctx, l, "bury messages", msgs, func(sctx context.Context) error {
+		return d.store.Bury(sctx, ids(msgs), reason, answer)
+	}); err != nil {
+		return err
 	}
 	d.metrics.deadLettered.WithLabelValues(l.sender, reason).Add(float64(len(msgs)))
 	return nil
 }
 
-// settleContext bounds the store calls that record an outcome; they run
-// even after a stop, so that a post made is not made again.
-func (d *Dispatcher) settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), d.opts.SendTimeout)
+// sendTimeout bounds one post: the policy's, else the default, and never
+// more than half the lease, so that a post always settles within its lease.
+func (d *Dispatcher) sendTimeout(p Policy) time.Duration {
+	t := p.SendTimeout
+	if t <= 0 {
+		t = d.opts.SendTimeout
+	}
+	return min(t, d.opts.Lease/2)
 }
 
 // pauseKey is the limiter key a 429 shuts: the token's when the token's
@@ -186,11 +197,19 @@ func (d *Dispatcher) logAttempt(l *lane, msgs []delivery.Message, outcome string
 	state, level := outcome, zapcore.DebugLevel
 	fields := append([]zap.Field{
 		zap.String("lane", l.key),
-		zap.Int64s("message_ids", ids(msgs)),
-		zap.Strings("notification_ids", notificationIDs(msgs)),
 		zap.String("outcome", outcome),
+		zap.Int("messages", len(msgs)),
+		zap.Int64("first_id", msgs[0].ID),
+		zap.Int64("last_id", msgs[len(msgs)-1].ID),
+		zap.String("notification_id", msgs[0].NotificationID),
 		zap.Duration("duration", took),
 	}, extra...)
+	if len(msgs) > 1 && d.logger.Core().Enabled(zapcore.DebugLevel) {
+		// A folded post can carry hundreds of messages: the full lists
+		// only at debug level.
+		fields = append(fields, zap.Int64s("message_ids", ids(msgs)),
+			zap.Strings("notification_ids", notificationIDs(msgs)))
+	}
 	if e != nil {
 		state += "/" + e.Reason
 		fields = append(fields, zap.String("reason", e.Reason), zap.Int("attempts", maxAttempts(msgs)+1))

@@ -50,6 +50,17 @@ type Policy struct {
 	MaxChars int
 	// Separator goes between folded messages.
 	Separator string
+	// Host is the upstream host the sender posts to ("" for none); its
+	// posts in flight are bounded by Options.HostConcurrency over every
+	// sender that posts there.
+	Host string
+	// Concurrency bounds the sender's posts in flight; 0 means
+	// Options.Concurrency.
+	Concurrency int
+	// SendTimeout bounds one upstream request; 0 means Options.SendTimeout.
+	// It should fit the room's pace: a room allowed 10 posts per 10 s gains
+	// nothing from a request that may take longer than the window.
+	SendTimeout time.Duration
 }
 
 // Senders resolves a destination's sender name. It is consulted for every
@@ -85,13 +96,26 @@ type Options struct {
 	// retries. Defaults 1s and 5m.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// SendTimeout bounds one upstream request. Default 30s.
+	// SendTimeout bounds one upstream request when the policy does not.
+	// Default 10s.
 	SendTimeout time.Duration
 	// PollInterval is how often the lanes are listed besides Store.Wake.
 	// Default 2s.
 	PollInterval time.Duration
-	// Concurrency is the most posts in flight over all lanes. Default 32.
+	// Concurrency is the most posts in flight of one sender, unless its
+	// policy says otherwise. Default 64.
 	Concurrency int
+	// HostConcurrency is the most posts in flight to one upstream host,
+	// over every sender. Default 64.
+	HostConcurrency int
+	// SettleTimeout bounds one store call that records a post's outcome,
+	// and how long such calls are retried after a stop. Default 5s.
+	SettleTimeout time.Duration
+	// SettleBackoffBase and SettleBackoffMax bound the backoff between
+	// tries of a store call that records an outcome. Defaults 50ms and 2s:
+	// far below the lease, so that the outcome is written before it ends.
+	SettleBackoffBase time.Duration
+	SettleBackoffMax  time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Rand returns a number in [0, 1) for jitter; default math/rand/v2.
@@ -101,7 +125,7 @@ type Options struct {
 
 func (o Options) withDefaults() (Options, error) {
 	if o.Lease < 0 || o.MaxAge < 0 || o.MaxAttempts < 0 || o.BackoffBase < 0 || o.BackoffMax < 0 ||
-		o.SendTimeout < 0 || o.PollInterval < 0 || o.Concurrency < 0 {
+		o.SendTimeout < 0 || o.SettleTimeout < 0 || o.SettleBackoffBase < 0 || o.SettleBackoffMax < 0 || o.PollInterval < 0 || o.Concurrency < 0 || o.HostConcurrency < 0 {
 		return o, errors.New("options must not be negative")
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -113,10 +137,16 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.MaxAge, 24*time.Hour)
 	def(&o.BackoffBase, time.Second)
 	def(&o.BackoffMax, 5*time.Minute)
-	def(&o.SendTimeout, 30*time.Second)
+	def(&o.SendTimeout, 10*time.Second)
 	def(&o.PollInterval, 2*time.Second)
+	def(&o.SettleTimeout, 5*time.Second)
+	def(&o.SettleBackoffBase, 50*time.Millisecond)
+	def(&o.SettleBackoffMax, 2*time.Second)
 	if o.Concurrency == 0 {
-		o.Concurrency = 32
+		o.Concurrency = 64
+	}
+	if o.HostConcurrency == 0 {
+		o.HostConcurrency = 64
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -141,7 +171,7 @@ type Dispatcher struct {
 	opts    Options
 	logger  *zap.Logger
 	metrics *metrics
-	slots   chan struct{} // one token per post in flight
+	pools   pools // posts in flight per sender and per host
 	wake    *broadcast
 }
 
@@ -169,7 +199,6 @@ func New(store Store, senders Senders, opts Options, logger *zap.Logger, reg pro
 		opts:    opts,
 		logger:  logger,
 		metrics: m,
-		slots:   make(chan struct{}, opts.Concurrency),
 		wake:    newBroadcast(),
 	}, nil
 }

@@ -40,7 +40,7 @@ type fakeStore struct {
 	listed chan struct{}
 	// failClaims and failAcks make that many calls fail, as a store that
 	// lost its disk would.
-	failClaims, failAcks int
+	failClaims, failAcks, failRetries, failBuries int
 }
 
 var errStoreDown = errors.New("disk I/O error")
@@ -189,6 +189,17 @@ func (s *fakeStore) settle(op string, ids []int64, release func(*queued)) {
 	}
 }
 
+// fail uses up one of the failures *n counts, if any are left.
+func (s *fakeStore) fail(n *int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if *n > 0 {
+		*n--
+		return true
+	}
+	return false
+}
+
 func (s *fakeStore) Ack(_ context.Context, ids []int64) error {
 	s.mu.Lock()
 	if s.failAcks > 0 {
@@ -202,6 +213,9 @@ func (s *fakeStore) Ack(_ context.Context, ids []int64) error {
 }
 
 func (s *fakeStore) Retry(_ context.Context, ids []int64, at time.Time, countAttempt bool, reason, _ string) error {
+	if s.fail(&s.failRetries) {
+		return errStoreDown
+	}
 	s.settle("retry", ids, func(q *queued) {
 		q.available = at
 		if countAttempt {
@@ -215,6 +229,9 @@ func (s *fakeStore) Retry(_ context.Context, ids []int64, at time.Time, countAtt
 }
 
 func (s *fakeStore) Bury(_ context.Context, ids []int64, reason, answer string) error {
+	if s.fail(&s.failBuries) {
+		return errStoreDown
+	}
 	var msgs []delivery.Message
 	s.mu.Lock()
 	for _, id := range ids {

@@ -27,6 +27,10 @@ type lane struct {
 	// limited counts consecutive rate-limited posts, for the backoff of a
 	// rate limit that did not say how long (those use up no attempts).
 	limited int
+	// failing is set while the lane's last attempt failed retryably (the
+	// upstream hung, refused or answered 5xx); such lanes share a small
+	// part of their sender's and host's slots.
+	failing bool
 }
 
 // newLane parses a lane key as delivery.Destination.Lane writes it:
@@ -57,12 +61,7 @@ func (d *Dispatcher) runLane(ctx context.Context, key string, leave func(string,
 	d.metrics.initSender(l.sender)
 	for {
 		woken := d.wake.wait()
-		if !d.acquire(ctx) {
-			leave(key, woken)
-			return
-		}
 		claimed, wait, err := d.step(ctx, l)
-		d.release()
 		switch {
 		case ctx.Err() != nil:
 			leave(key, woken)
@@ -94,10 +93,14 @@ func (d *Dispatcher) runLane(ctx context.Context, key string, leave func(string,
 // step claims the lane's next post and, if it got one, delivers it.
 func (d *Dispatcher) step(ctx context.Context, l *lane) (claimed bool, wait time.Duration, err error) {
 	sender, policy, known := d.senders.Lookup(l.sender)
-	known = known && sender != nil
-	if !known {
-		policy = Policy{} // no limits: the messages are only buried
+	if !known || sender == nil {
+		return false, d.hold(l), nil
 	}
+	held, ok := d.acquire(ctx, l, policy)
+	if !ok {
+		return false, 0, nil
+	}
+	defer held.release()
 	c, err := d.store.Claim(ctx, d.claimRequest(l, policy))
 	if err != nil {
 		return false, 0, fmt.Errorf("claim: %w", err)
@@ -108,12 +111,24 @@ func (d *Dispatcher) step(ctx context.Context, l *lane) (claimed bool, wait time
 		}
 		return false, c.Wait, nil
 	}
-	if !known {
-		answer := "no sender named " + l.sender
-		d.logAttempt(l, c.Messages, outcomeDead, &delivery.Error{Reason: "unknown_sender", Answer: answer}, 0)
-		return true, 0, d.bury(ctx, l, c.Messages, "unknown_sender", answer)
-	}
 	return true, 0, d.deliver(ctx, l, sender, policy, c.Messages)
+}
+
+// hold keeps a lane whose messages name a sender the configuration does
+// not have (renamed or removed by a reload, or a typo fixed by the next
+// one): its messages stay queued, visible in relay_queue_depth and
+// relay_queue_oldest_age_seconds, and go out once a reload brings the
+// sender back; past the max age they are dead-lettered as expired then.
+// It returns how long to wait before looking the sender up again.
+func (d *Dispatcher) hold(l *lane) time.Duration {
+	const state = "held/unknown_sender"
+	if l.state != state {
+		d.metrics.held.WithLabelValues(l.sender).Inc()
+		d.logger.Warn("lane held: its messages name a sender the configuration does not have; they stay queued until a reload brings it back",
+			zap.String("lane", l.key), zap.String("sender", l.sender))
+		l.state = state
+	}
+	return d.opts.PollInterval
 }
 
 // claimRequest asks for the lane's next post under the policy's limits.
@@ -148,18 +163,6 @@ func rule(key string, lim Limit) limiter.Rule {
 
 // roomKey is the limiter key of a room: the room's, whatever the sender.
 func roomKey(p Policy, room string) string { return p.Kind + "/room/" + room }
-
-// acquire takes a slot for one post in flight; false when ctx is done.
-func (d *Dispatcher) acquire(ctx context.Context) bool {
-	select {
-	case d.slots <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-func (d *Dispatcher) release() { <-d.slots }
 
 // sleep waits for d, ctx or woken (nil: never), whichever comes first.
 func sleep(ctx context.Context, d time.Duration, woken <-chan struct{}) {

@@ -228,16 +228,20 @@ func TestWakeStartsDeliveryWithoutWaitingForThePoll(t *testing.T) {
 	stop()
 }
 
-func TestOutboxFailuresStallTheLaneAndDeliverAtLeastOnce(t *testing.T) {
+func TestOutboxFailuresStallTheLaneAndNeverPostTwice(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore(t)
-	store.failClaims, store.failAcks = 2, 1
+	// Two claims fail, then the ack of "a" fails for longer than its
+	// lease: the ack is tried again until it holds, and "a" is not posted
+	// a second time.
+	store.failClaims, store.failAcks = 2, 4
 	sender := newFakeSender(t, nil)
 	core, logs := observer.New(zapcore.InfoLevel)
 	store.add(room("1"), time.Now(), "a", "b")
 	opts := fastOptions()
 	opts.SendTimeout, opts.Lease = 20*time.Millisecond, 50*time.Millisecond
-	_, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, zap.New(core))
+	opts.SettleBackoffBase, opts.SettleBackoffMax = 10*time.Millisecond, 20*time.Millisecond
+	reg, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, zap.New(core))
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 
@@ -245,11 +249,47 @@ func TestOutboxFailuresStallTheLaneAndDeliverAtLeastOnce(t *testing.T) {
 	for _, p := range sender.sent() {
 		got = append(got, p.body)
 	}
-	// The ack of "a" failed: after its lease it is sent again, before "b".
-	if want := []string{"a", "a", "b"}; !slices.Equal(got, want) {
+	if want := []string{"a", "b"}; !slices.Equal(got, want) {
 		t.Errorf("got posts %q, want %q", got, want)
 	}
-	if n := logs.FilterMessage("lane stalled by the outbox").Len(); n != 3 {
-		t.Errorf("got %d stall logs, want 3 (two claims, one ack)", n)
+	if n := logs.FilterMessage("lane stalled by the outbox").Len(); n != 2 {
+		t.Errorf("got %d stall logs, want 2 (two claims)", n)
+	}
+	if n := logs.FilterMessage("cannot record the outcome of a post; retrying").Len(); n != 1 {
+		t.Errorf("got %d settle failure logs, want 1 (logged once, not per try)", n)
+	}
+	if got := value(t, reg, "relay_settle_store_errors_total", "sender", cw); got != 4 {
+		t.Errorf("relay_settle_store_errors_total = %v, want 4", got)
+	}
+}
+
+func TestFailedRetryAndBuryAreTriedAgain(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore(t)
+	store.failRetries, store.failBuries = 3, 3
+	sender := newFakeSender(t, func(n int, p post) (delivery.Receipt, error) {
+		switch {
+		case p.body == "bad":
+			return delivery.Receipt{}, &delivery.Error{Class: delivery.Permanent, Reason: "http_404"}
+		case n == 0:
+			return delivery.Receipt{}, &delivery.Error{Class: delivery.Retryable, Reason: "http_503"}
+		}
+		return delivery.Receipt{}, nil
+	})
+	store.add(room("1"), time.Now(), "flaky", "bad", "ok")
+	opts := fastOptions()
+	opts.SettleBackoffBase, opts.SettleBackoffMax = time.Millisecond, 2*time.Millisecond
+	start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, nil)
+	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+
+	var got []string
+	for _, p := range sender.sent() {
+		got = append(got, p.body)
+	}
+	if want := []string{"flaky", "flaky", "bad", "ok"}; !slices.Equal(got, want) {
+		t.Errorf("got posts %q, want %q", got, want)
+	}
+	if dead := store.deadLetters(); len(dead) != 1 || dead[0].Body != "bad" {
+		t.Errorf("got dead letters %+v, want only \"bad\"", dead)
 	}
 }

@@ -17,6 +17,8 @@ type metrics struct {
 	limiterWait      *prometheus.HistogramVec
 	rateLimited      *prometheus.CounterVec
 	coalesced        *prometheus.HistogramVec
+	storeRetries     *prometheus.CounterVec
+	held             *prometheus.CounterVec
 
 	mu   sync.Mutex
 	seen map[string]bool // senders whose label values exist
@@ -60,13 +62,21 @@ func newMetrics(reg prometheus.Registerer, queue prometheus.Collector) (*metrics
 			Help:    "Messages per upstream post.",
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500},
 		}, sender),
+		storeRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_settle_store_errors_total",
+			Help: "Failed store calls recording a post's outcome (ack, retry, bury, pause); each is tried again.",
+		}, sender),
+		held: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_lane_held_total",
+			Help: "Times a lane was held because its messages name a sender the configuration no longer has.",
+		}, sender),
 		seen: map[string]bool{},
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.sent, m.posts, m.retried, m.deadLettered,
-		m.upstreamDuration, m.limiterWait, m.rateLimited, m.coalesced, queue} {
+		m.upstreamDuration, m.limiterWait, m.rateLimited, m.coalesced, m.storeRetries, m.held, queue} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -103,4 +113,5 @@ func (m *metrics) initSender(sender string) {
 	m.upstreamDuration.WithLabelValues(sender)
 	m.limiterWait.WithLabelValues(sender)
 	m.coalesced.WithLabelValues(sender)
+	m.storeRetries.WithLabelValues(sender)
 }

@@ -147,8 +147,8 @@ func TestWarnsOnlyWhenTheLaneStateChanges(t *testing.T) {
 		t.Errorf("got log levels %q, want %q", got, want)
 	}
 	first := logs.FilterMessage("delivery retryable").All()[0].ContextMap()
-	if first["reason"] != "http_503" || first["answer"] != "Service Unavailable" || first["message_ids"] == nil || first["notification_ids"] == nil {
-		t.Errorf("got fields %v, want reason, answer and ids", first)
+	if first["reason"] != "http_503" || first["answer"] != "Service Unavailable" || first["first_id"] != int64(1) || first["last_id"] != int64(1) || first["messages"] != int64(1) || first["notification_id"] != "n1" {
+		t.Errorf("got fields %v, want reason, answer, message count and ids", first)
 	}
 }
 
