@@ -13,6 +13,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,22 +40,35 @@ const (
 	secGrafanaSecret = "secHMACsecret-1Nb9Ue2"
 	secGitHubSecret  = "secGITHUBsecret-8Lw3Ko7"
 	secGitLabToken   = "secGITLABtoken-4Xs6Ph5"
+	secEchoCWToken   = "secECHOcwtoken-4Rt8Pz2"
+	secEchoCAMToken  = "secECHOcamtoken-6Wq1Dn9"
 )
 
 // secRoutes is the routes file of the security tests: one route per
 // inbound auth method, and an open route (RELAY_AUTH_TOKEN) to every
-// sender. %s is the flaky Chatwork fake's API URL.
+// sender. The %s are the API URLs of the flaky Chatwork fake, then of the
+// echoing proxies in front of a Chatwork and a Chat&Messenger fake.
 const secRoutes = `
 senders:
   flaky:
     type: chatwork
     api_url: %s
     token_env: SEC_FLAKY_TOKEN
+  echo:
+    type: chatwork
+    api_url: %s
+    token_env: SEC_ECHO_CW_TOKEN
+  camecho:
+    type: chatmessenger
+    url: %s
+    token_env: SEC_ECHO_CAM_TOKEN
 routes:
   open:
     targets:
       - {sender: chatwork, room: "100"}
       - {sender: flaky, room: "200"}
+      - {sender: echo, room: "400"}
+      - {sender: camecho, panel: ops-room, users: [oncall@example.com]}
       - {sender: chatmessenger, panel: ops-room, users: [oncall@example.com]}
   basic:
     auth: {basic: {username: am, password_env: SEC_BASIC_PASSWORD}}
@@ -76,6 +92,8 @@ type secRelay struct {
 	env        map[string]string
 	cw, flaky  *chatworktest.Server
 	cam        *chatmessengertest.Server
+	echoCW     *chatworktest.Server
+	echoCAM    *chatmessengertest.Server
 	transcript *bytes.Buffer
 }
 
@@ -89,9 +107,15 @@ func startSecRelay(t *testing.T, cwTokens []string, camToken string, extra map[s
 	s.cam = chatmessengertest.NewServer(t, chatmessengertest.Options{
 		Token: camToken, Users: []string{"oncall@example.com"}, Rooms: []string{"ops-room"},
 	})
+	s.echoCW = chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{secEchoCWToken}})
+	s.echoCAM = chatmessengertest.NewServer(t, chatmessengertest.Options{
+		Token: secEchoCAMToken, Users: []string{"oncall@example.com"}, Rooms: []string{"ops-room"},
+	})
+	cwProxy := echoingProxy(t, s.echoCW.URL(), "x-chatworktoken")
+	camProxy := echoingProxy(t, s.echoCAM.URL(), "x-cam-apiToken")
 	dir := t.TempDir()
 	routes := filepath.Join(dir, "relay.yml")
-	if err := os.WriteFile(routes, []byte(fmt.Sprintf(secRoutes, s.flaky.URL())), 0o600); err != nil {
+	if err := os.WriteFile(routes, []byte(fmt.Sprintf(secRoutes, s.flaky.URL(), cwProxy, camProxy)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s.env = map[string]string{
@@ -105,6 +129,8 @@ func startSecRelay(t *testing.T, cwTokens []string, camToken string, extra map[s
 		"RELAY_AUTH_TOKEN":       secAuthToken,
 		"RELAY_ADMIN_TOKEN":      secAdminToken,
 		"SEC_FLAKY_TOKEN":        secFlakyToken,
+		"SEC_ECHO_CW_TOKEN":      secEchoCWToken,
+		"SEC_ECHO_CAM_TOKEN":     secEchoCAMToken,
 		"SEC_BASIC_PASSWORD":     secBasicPassword,
 		"SEC_GRAFANA_SECRET":     secGrafanaSecret,
 		"SEC_GITHUB_SECRET":      secGitHubSecret,
@@ -117,6 +143,34 @@ func startSecRelay(t *testing.T, cwTokens []string, camToken string, extra map[s
 	}
 	s.Relay = StartRelay(t, s.env)
 	return s
+}
+
+// echoingProxy is a reverse proxy to target, as a corporate proxy or a
+// misconfigured gateway would be, that replaces every 2xx answer with an
+// HTML page quoting the request's header (the upstream token). It returns
+// the proxy's URL with target's path.
+func echoingProxy(t *testing.T, target, header string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.StatusCode/100 != 2 {
+			return nil
+		}
+		_ = resp.Body.Close()
+		page := "<html><body>proxy ok; forwarded " + header + ": " + resp.Request.Header.Get(header) + "</body></html>"
+		resp.Body = io.NopCloser(strings.NewReader(page))
+		resp.ContentLength = int64(len(page))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(page)))
+		resp.Header.Set("Content-Type", "text/html")
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return srv.URL + u.Path
 }
 
 // call sends a request to the relay, records the answer in the transcript
@@ -279,6 +333,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if !s.flaky.WaitPosts("200", 1, 60*time.Second) {
 		t.Errorf("the flaky Chatwork got no post after its 500s")
 	}
+	// The echoing proxies answered 2xx pages that quote the tokens.
+	if !s.echoCW.WaitPosts("400", 1, 60*time.Second) {
+		t.Errorf("the Chatwork behind the echoing proxy got no post")
+	}
+	if !s.echoCAM.WaitMessages(1, 60*time.Second) {
+		t.Errorf("the Chat&Messenger behind the echoing proxy got no message")
+	}
 	var dead struct {
 		DeadLetters []json.RawMessage `json:"dead_letters"`
 	}
@@ -347,7 +408,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"HTTP and CLI": s.transcript.String(),
 		"dead letters": fmt.Sprintf("%s", dead.DeadLetters),
 	}
-	secrets := []string{secChatworkToken, secFlakyToken, secCAMToken, secAuthToken, secAdminToken,
+	secrets := []string{secChatworkToken, secFlakyToken, secCAMToken, secAuthToken, secAdminToken, secEchoCWToken, secEchoCAMToken,
 		secBasicPassword, secGrafanaSecret, secGitHubSecret, secGitLabToken,
 		base64.StdEncoding.EncodeToString([]byte("am:" + secBasicPassword)),
 		base64.StdEncoding.EncodeToString([]byte("am:" + secAuthToken))}
@@ -439,7 +500,7 @@ func TestInboundAuthAndLimits(t *testing.T) {
 		headers                 []string
 		messages                int
 	}{
-		{"bearer RELAY_AUTH_TOKEN", "/v1/alertmanager/open", "application/json", am, bearer(secAuthToken), 3},
+		{"bearer RELAY_AUTH_TOKEN", "/v1/alertmanager/open", "application/json", am, bearer(secAuthToken), 5},
 		{"RELAY_AUTH_TOKEN as basic password", "/v1/alertmanager/chatwork/106", "application/json", am, basicAuth("am", secAuthToken), 1},
 		{"route basic auth", "/v1/alertmanager/basic", "application/json", am, basicAuth("am", secBasicPassword), 1},
 		{"Grafana HMAC with timestamp", "/v1/grafana/grafana", "application/json", graf, grafanaSigned(secGrafanaSecret, now, graf), 1},

@@ -13,6 +13,7 @@ import (
 	"github.com/relayhq/relay/internal/config"
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/dispatcher"
+	"github.com/relayhq/relay/internal/secret"
 	"github.com/relayhq/relay/internal/senders/chatmessenger"
 	"github.com/relayhq/relay/internal/senders/chatwork"
 	"github.com/relayhq/relay/internal/senders/console"
@@ -21,6 +22,7 @@ import (
 // senderSet resolves sender names for the dispatcher. A reload swaps the
 // whole set at once.
 type senderSet struct {
+	scrub   *secret.Scrubber
 	client  *http.Client
 	console *console.Sender
 	logger  *zap.Logger
@@ -32,13 +34,14 @@ type senderEntry struct {
 	policy dispatcher.Policy
 }
 
-func newSenderSet(out io.Writer, logger *zap.Logger) *senderSet {
+func newSenderSet(out io.Writer, scrub *secret.Scrubber, logger *zap.Logger) *senderSet {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
 	t.ResponseHeaderTimeout = 30 * time.Second
 	return &senderSet{
+		scrub:   scrub,
 		client:  &http.Client{Transport: t, Timeout: 60 * time.Second},
-		console: console.New(out, logger),
+		console: console.New(scrub.Writer(out), logger),
 		logger:  logger,
 	}
 }
@@ -63,6 +66,8 @@ func (s *senderSet) swap(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	// The scrubber learns the new credentials before any sender uses them.
+	s.scrub.Set(cfg.Secrets()...)
 	s.cur.Store(&m)
 	return nil
 }
@@ -76,9 +81,9 @@ func (s *senderSet) build(cfg *config.Config) (map[string]senderEntry, error) {
 		case cfg.DryRun || c.Kind == delivery.KindConsole:
 			e.sender = s.console
 		case c.Kind == delivery.KindChatwork:
-			e.sender, err = chatwork.New(chatwork.Config{Name: name, APIURL: c.URL, Token: c.Token}, s.client, s.logger.With(zap.String("sender", name)))
+			e.sender, err = chatwork.New(chatwork.Config{Name: name, APIURL: c.URL, Token: c.Token, Scrub: s.scrub}, s.client, s.logger.With(zap.String("sender", name)))
 		case c.Kind == delivery.KindChatMessenger:
-			e.sender, err = chatmessenger.New(chatmessenger.Config{Name: name, URL: c.URL, Token: c.Token}, s.client, s.logger.With(zap.String("sender", name)))
+			e.sender, err = chatmessenger.New(chatmessenger.Config{Name: name, URL: c.URL, Token: c.Token, Scrub: s.scrub}, s.client, s.logger.With(zap.String("sender", name)))
 		default:
 			err = fmt.Errorf("unknown sender type %q", c.Kind)
 		}

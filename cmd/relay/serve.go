@@ -22,6 +22,7 @@ import (
 	"github.com/relayhq/relay/internal/dispatcher"
 	"github.com/relayhq/relay/internal/handlers"
 	"github.com/relayhq/relay/internal/intake"
+	"github.com/relayhq/relay/internal/secret"
 )
 
 // serve runs the relay until ctx is done.
@@ -34,7 +35,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	setGCPercent(getenv)
-	logger, err := newLogger(env.LogLevel, env.LogFormat, stderr)
+	// One scrubber keeps every configured credential out of the log, the
+	// console and upstream answers; a reload hands it the new ones.
+	scrub := secret.NewScrubber(env.Secrets()...)
+	logger, err := newLogger(env.LogLevel, env.LogFormat, scrub.Writer(stderr))
 	if err != nil {
 		return err
 	}
@@ -70,7 +74,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}()
 
-	senders := newSenderSet(stdout, logger)
+	senders := newSenderSet(stdout, scrub, logger)
 	if err := senders.swap(snap.Config); err != nil {
 		return err
 	}

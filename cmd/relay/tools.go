@@ -16,6 +16,7 @@ import (
 
 	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/secret"
 	"github.com/relayhq/relay/internal/templates"
 )
 
@@ -47,7 +48,7 @@ func checkConfig(args []string, getenv func(string) string, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	if err := newSenderSet(io.Discard, nopLogger()).check(snap.Config); err != nil {
+	if err := newSenderSet(io.Discard, secret.NewScrubber(), nopLogger()).check(snap.Config); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d routes, %d senders, %d custom templates)\n", env.Config,

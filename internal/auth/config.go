@@ -47,3 +47,12 @@ func (c Config) Enabled() bool {
 	return c.Bearer.IsSet() || c.BasicPassword.IsSet() || c.GrafanaHMAC != nil ||
 		c.GitHubSecret.IsSet() || c.GitLabToken.IsSet()
 }
+
+// Secrets returns every credential c holds, for a secret.Scrubber.
+func (c Config) Secrets() []secret.Secret {
+	s := []secret.Secret{c.Bearer, c.BasicPassword, c.GitHubSecret, c.GitLabToken}
+	if c.GrafanaHMAC != nil {
+		s = append(s, c.GrafanaHMAC.Secret)
+	}
+	return s
+}

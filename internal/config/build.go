@@ -3,10 +3,12 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 
 	"github.com/relayhq/relay/internal/auth"
 	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/secret"
 )
 
 // Config is the resolved runtime configuration: the built-in senders from
@@ -27,6 +29,7 @@ type Config struct {
 	Auth auth.Config
 
 	dryRunReason string
+	envSecrets   []secret.Secret
 }
 
 // Build returns the runtime configuration for env and the routes file
@@ -38,6 +41,7 @@ func Build(env Env, file *File) (*Config, error) {
 		Routes:       map[string]*Route{},
 		TemplatesDir: env.Templates,
 		Auth:         auth.Config{Bearer: env.AuthToken},
+		envSecrets:   env.Secrets(),
 	}
 	apiURL := env.ChatworkAPIURL
 	if apiURL == "" {
@@ -147,4 +151,33 @@ func (c *Config) String() string {
 
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// Secrets returns every credential of the configuration and of env (sender
+// tokens, inbound auth, the admin token, the store URL and its password),
+// for the secret.Scrubber that keeps them out of logs, errors and dead
+// letters.
+func (c *Config) Secrets() []secret.Secret {
+	s := append(slices.Clone(c.envSecrets), c.Auth.Secrets()...)
+	for _, name := range sortedKeys(c.Senders) {
+		s = append(s, c.Senders[name].Token)
+	}
+	for _, name := range sortedKeys(c.Routes) {
+		if a := c.Routes[name].Auth; a != nil {
+			s = append(s, a.Secrets()...)
+		}
+	}
+	return s
+}
+
+// Secrets returns the credentials of env, with the store URL's password on
+// its own (an error may quote it without the rest of the URL).
+func (env Env) Secrets() []secret.Secret {
+	s := []secret.Secret{env.Store, env.ChatworkToken, env.CAMToken, env.AuthToken, env.AdminToken}
+	if u, err := url.Parse(env.Store.Reveal()); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			s = append(s, secret.New(pw))
+		}
+	}
+	return s
 }

@@ -53,3 +53,28 @@ func TestUnmarshalText(t *testing.T) {
 		t.Error("unset secret should print empty")
 	}
 }
+
+func TestScrubberRemovesEverySecret(t *testing.T) {
+	s := NewScrubber(New("tok-abcdef123"), New("p@ss word/1"), New("short"), New(""))
+	in := `{"echo":"tok-abcdef123","q":"p%40ss+word%2F1","path":"p@ss%20word%2F1","raw":"p@ss word/1","short":"short"}`
+	want := `{"echo":"<secret>","q":"<secret>","path":"<secret>","raw":"<secret>","short":"short"}`
+	if got := s.Scrub(in); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	s.Set(New("another-token"))
+	if got := s.Scrub("tok-abcdef123 another-token"); got != "tok-abcdef123 <secret>" {
+		t.Errorf("after Set: got %q", got)
+	}
+	var b strings.Builder
+	w := s.Writer(&b)
+	if n, err := w.Write([]byte("x another-token y")); err != nil || n != 17 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if b.String() != "x <secret> y" {
+		t.Errorf("writer wrote %q", b.String())
+	}
+	var nilScrubber *Scrubber
+	if got := nilScrubber.Scrub("a"); got != "a" {
+		t.Errorf("nil scrubber changed text: %q", got)
+	}
+}

@@ -29,6 +29,7 @@ const statusFailed = 520
 type Sender struct {
 	endpoint string
 	token    secret.Secret
+	scrubber *secret.Scrubber
 	client   *http.Client
 	logger   *zap.Logger
 	now      func() time.Time
@@ -53,8 +54,12 @@ func New(cfg Config, client *http.Client, logger *zap.Logger) (*Sender, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
+	scrubber := cfg.Scrub
+	if scrubber == nil {
+		scrubber = secret.NewScrubber(cfg.Token)
+	}
 	return &Sender{
-		endpoint: base.JoinPath("sendMessage").String(), token: cfg.Token,
+		endpoint: base.JoinPath("sendMessage").String(), token: cfg.Token, scrubber: scrubber,
 		client: client, logger: logger, now: time.Now,
 	}, nil
 }
@@ -133,7 +138,7 @@ type answer struct {
 func (s *Sender) answerError(b []byte) *delivery.Error {
 	var a answer
 	if err := json.Unmarshal(b, &a); err != nil {
-		s.logger.Debug("chatmessenger answer is not JSON", zap.String("answer", upstream.Truncate(string(b))))
+		s.logger.Debug("chatmessenger answer is not JSON", zap.String("answer", upstream.Truncate(s.scrub(string(b)))))
 		return nil
 	}
 	if a.Status != statusFailed && len(a.Errors) == 0 {
@@ -181,7 +186,6 @@ func encodeArgs(a sendArgs) (string, error) {
 	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
-// scrub removes the token from an upstream answer, should one ever echo it.
-func (s *Sender) scrub(answer string) string {
-	return strings.ReplaceAll(answer, s.token.Reveal(), "<secret>")
-}
+// scrub removes every configured credential from an upstream answer,
+// should one ever echo it.
+func (s *Sender) scrub(answer string) string { return s.scrubber.Scrub(answer) }

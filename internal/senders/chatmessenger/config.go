@@ -11,4 +11,8 @@ type Config struct {
 	URL string
 	// Token is the apiToken, sent in the x-cam-apiToken header only.
 	Token secret.Secret
+	// Scrub removes every configured credential from upstream answers
+	// before they reach a log, an error or a dead letter; nil removes only
+	// Token.
+	Scrub *secret.Scrubber
 }

@@ -31,6 +31,7 @@ const roomPause = 10 * time.Second
 type Sender struct {
 	base       *url.URL
 	token      secret.Secret
+	scrubber   *secret.Scrubber
 	selfUnread string
 	client     *http.Client
 	logger     *zap.Logger
@@ -58,8 +59,11 @@ func New(cfg Config, client *http.Client, logger *zap.Logger) (*Sender, error) {
 		logger = zap.NewNop()
 	}
 	s := &Sender{
-		base: base, token: cfg.Token, selfUnread: "0",
+		base: base, token: cfg.Token, scrubber: cfg.Scrub, selfUnread: "0",
 		client: client, logger: logger, now: time.Now,
+	}
+	if s.scrubber == nil {
+		s.scrubber = secret.NewScrubber(cfg.Token)
 	}
 	if cfg.SelfUnread {
 		s.selfUnread = "1"
@@ -147,7 +151,7 @@ func (s *Sender) post(ctx context.Context, path string, form url.Values, out any
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if err := json.Unmarshal(answer, out); err != nil || readErr != nil {
 			s.logger.Warn("chatwork accepted a post but its answer did not decode",
-				zap.Int("status", resp.StatusCode), zap.String("answer", upstream.Truncate(string(answer))))
+				zap.Int("status", resp.StatusCode), zap.String("answer", upstream.Truncate(s.scrub(string(answer)))))
 		}
 		return q, nil
 	}
@@ -177,10 +181,9 @@ func (s *Sender) statusError(resp *http.Response, answer []byte, q delivery.Quot
 	return e
 }
 
-// scrub removes the token from an upstream answer, should one ever echo it.
-func (s *Sender) scrub(answer string) string {
-	return strings.ReplaceAll(answer, s.token.Reveal(), "<secret>")
-}
+// scrub removes every configured credential from an upstream answer,
+// should one ever echo it.
+func (s *Sender) scrub(answer string) string { return s.scrubber.Scrub(answer) }
 
 // checkPost rejects what Chatwork would reject, before any request.
 func checkPost(room, body string) error {

@@ -24,6 +24,10 @@ type Config struct {
 	Token secret.Secret
 	// SelfUnread leaves posted messages unread for the token's own account.
 	SelfUnread bool
+	// Scrub removes every configured credential from upstream answers
+	// before they reach a log, an error or a dead letter; nil removes only
+	// Token.
+	Scrub *secret.Scrubber
 }
 
 var errNoToken = errors.New("chatwork: token is empty or not a valid header value")
