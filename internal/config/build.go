@@ -28,8 +28,11 @@ type Config struct {
 	// Auth is the global inbound auth, from RELAY_AUTH_TOKEN.
 	Auth auth.Config
 
+	// EnvSecrets are the credentials from the environment, for Secrets.
+	// (Exported so that %#v prints them through secret.Secret's methods.)
+	EnvSecrets []secret.Secret
+
 	dryRunReason string
-	envSecrets   []secret.Secret
 }
 
 // Build returns the runtime configuration for env and the routes file
@@ -41,7 +44,7 @@ func Build(env Env, file *File) (*Config, error) {
 		Routes:       map[string]*Route{},
 		TemplatesDir: env.Templates,
 		Auth:         auth.Config{Bearer: env.AuthToken},
-		envSecrets:   env.Secrets(),
+		EnvSecrets:   env.Secrets(),
 	}
 	apiURL := env.ChatworkAPIURL
 	if apiURL == "" {
@@ -158,7 +161,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // for the secret.Scrubber that keeps them out of logs, errors and dead
 // letters.
 func (c *Config) Secrets() []secret.Secret {
-	s := append(slices.Clone(c.envSecrets), c.Auth.Secrets()...)
+	s := append(slices.Clone(c.EnvSecrets), c.Auth.Secrets()...)
 	for _, name := range sortedKeys(c.Senders) {
 		s = append(s, c.Senders[name].Token)
 	}
