@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -27,8 +28,25 @@ func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
 	default:
 		return nil, fmt.Errorf("RELAY_LOG_FORMAT: want json or console, got %q", format)
 	}
-	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)
-	return zap.New(core, zap.ErrorOutput(zapcore.Lock(zapcore.AddSync(w)))), nil
+	out := zapcore.Lock(zapcore.AddSync(w))
+	// Below warn, every entry is written (a request, a delivery: bounded by
+	// the traffic and the rooms' limits). From warn up, entries repeating
+	// the same message are sampled, so that a failure repeated by clients
+	// or upstreams cannot flood the log: per second, the first
+	// sampleFirst of each message, then one in sampleThereafter.
+	below := zapcore.NewCore(enc, out, zap.LevelEnablerFunc(func(l zapcore.Level) bool {
+		return lvl.Enabled(l) && l < zapcore.WarnLevel
+	}))
+	above := zapcore.NewSamplerWithOptions(zapcore.NewCore(enc.Clone(), out, zap.LevelEnablerFunc(func(l zapcore.Level) bool {
+		return lvl.Enabled(l) && l >= zapcore.WarnLevel
+	})), time.Second, sampleFirst, sampleThereafter)
+	return zap.New(zapcore.NewTee(below, above), zap.ErrorOutput(out)), nil
 }
+
+// Sampling of repeated warnings and errors, see newLogger.
+const (
+	sampleFirst      = 10
+	sampleThereafter = 100
+)
 
 func nopLogger() *zap.Logger { return zap.NewNop() }

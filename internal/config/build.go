@@ -141,10 +141,18 @@ func (c *Config) DirectTarget(kind, room, panel string, users []string, template
 	t := &Target{Sender: kind, Kind: kind, Room: room, Panel: panel,
 		Users: delivery.NormalizeUsers(users), Template: template}
 	if key, reason := destinationProblem(t); key != "" {
-		return nil, fmt.Errorf("direct target: %s", reason)
+		return nil, &DestinationError{Reason: reason}
 	}
 	return t, nil
 }
+
+// DestinationError says why a direct target's destination (a room id, a
+// panel, users) cannot be delivered to: bad input, not a missing sender.
+type DestinationError struct {
+	Reason string
+}
+
+func (e *DestinationError) Error() string { return "direct target: " + e.Reason }
 
 // String summarises the configuration without any credential.
 func (c *Config) String() string {

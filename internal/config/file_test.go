@@ -169,7 +169,7 @@ func TestParseErrors(t *testing.T) {
 			"relay.yml:5: senders.cw.max_chars: Chatwork takes at most 65535 characters, got 70000"},
 		{"route without targets", "routes:\n  ops: {}\n", "relay.yml:2: routes.ops: a route needs at least one target"},
 		{"chatwork room not digits", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n        room: ops-room\n",
-			`relay.yml:5: routes.ops.targets[0].room: chatwork room id must be digits, got "ops-room"`},
+			`relay.yml:5: routes.ops.targets[0].room: chatwork room id must be a positive integer of at most 18 digits, got "ops-room"`},
 		{"chatwork room missing", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n",
 			"relay.yml:4: routes.ops.targets[0]: room is required for a chatwork target"},
 		{"chatwork with panel", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n        room: 1\n        panel: x\n",

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"fmt"
 	"strings"
 
@@ -155,8 +156,8 @@ func destinationProblem(t *Target) (key, reason string) {
 		switch {
 		case t.Room == "":
 			return "room", "room is required for a chatwork target"
-		case !isDigits(t.Room):
-			return "room", fmt.Sprintf("chatwork room id must be digits, got %q", t.Room)
+		case !validRoomID(t.Room):
+			return "room", fmt.Sprintf("chatwork room id must be a positive integer of at most 18 digits, got %q", t.Room)
 		case t.Panel != "":
 			return "panel", "panel is for chatmessenger targets; a chatwork target takes a room"
 		case len(t.Users) > 0:
@@ -203,6 +204,17 @@ func (t *Target) Select(d *alert.Data) *alert.Data {
 		return d
 	}
 	return d.WithAlerts(keep)
+}
+
+// validRoomID reports whether s can be a Chatwork room id: a positive
+// integer without a sign or leading zero, of at most 18 digits (Chatwork's
+// ids are 64-bit integers; today's have 9).
+func validRoomID(s string) bool {
+	if len(s) > 18 || strings.HasPrefix(s, "0") || !isDigits(s) {
+		return false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n > 0
 }
 
 func isDigits(s string) bool {

@@ -62,7 +62,24 @@ func TestAcceptRejects(t *testing.T) {
 				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Sender: "chatwork", Room: "general"},
 					ContentType: "application/json", Body: firing(t)}
 			},
-			wantCode: intake.NotFound, wantMsg: []string{"room"},
+			wantCode: intake.Invalid, wantMsg: []string{"room"},
+		},
+		{
+			// 30 digits: no Chatwork room can have that id.
+			name: "direct chatwork target with a room id too long to exist",
+			req: func(t *testing.T) intake.Request {
+				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Sender: "chatwork", Room: "123456789012345678901234567890"},
+					ContentType: "application/json", Body: firing(t)}
+			},
+			wantCode: intake.Invalid, wantMsg: []string{"room id", "at most 18 digits"},
+		},
+		{
+			name: "direct target naming a template that does not exist",
+			req: func(t *testing.T) intake.Request {
+				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Sender: "chatwork", Room: "42", Template: "made-up-by-the-client"},
+					ContentType: "application/json", Body: firing(t)}
+			},
+			wantCode: intake.Invalid, wantMsg: []string{"unknown template", "made-up-by-the-client"},
 		},
 		{
 			name: "JSON syntax error",

@@ -28,6 +28,8 @@ type Store interface {
 // Renderer renders a message for a sender kind, split to fit maxLen.
 type Renderer interface {
 	RenderParts(kind, name string, d *alert.Data, maxLen int) ([]string, error)
+	// Has reports whether a template of that name was loaded.
+	Has(name string) bool
 }
 
 // Snapshot is the configuration and templates the pipeline works with. A
@@ -139,7 +141,7 @@ func (p *Pipeline) Preview(_ context.Context, req Request) ([]Rendered, error) {
 // or more messages per target.
 func (p *Pipeline) render(req Request) ([]Rendered, *alert.Data, string, error) {
 	snap := p.snap.Load()
-	targets, routeKey, err := resolve(snap.Config, req)
+	targets, routeKey, err := resolve(snap.Config, snap.Templates, req)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -160,12 +162,21 @@ func (p *Pipeline) render(req Request) ([]Rendered, *alert.Data, string, error) 
 
 // resolve returns the targets of the request and the key that names its
 // route in logs, metrics and the dedup key.
-func resolve(cfg *config.Config, req Request) ([]*config.Target, string, error) {
+func resolve(cfg *config.Config, templates Renderer, req Request) ([]*config.Target, string, error) {
 	if req.Direct != nil {
 		dt := req.Direct
 		t, err := cfg.DirectTarget(dt.Sender, dt.Room, dt.Panel, dt.Users, dt.Template)
-		if err != nil {
+		var de *config.DestinationError
+		switch {
+		case errors.As(err, &de):
+			return nil, "", &Error{Code: Invalid, Msg: err.Error()}
+		case err != nil:
 			return nil, "", &Error{Code: NotFound, Msg: err.Error()}
+		}
+		// The name comes from the client (?template=): one that does not
+		// exist is refused, never counted or logged under its name.
+		if dt.Template != "" && !templates.Has(dt.Template) {
+			return nil, "", Errorf(Invalid, "unknown template %.64q: name one of the templates relay loaded, or leave template out for the default", dt.Template)
 		}
 		return []*config.Target{t}, "direct:" + dt.Sender, nil
 	}
