@@ -1,8 +1,8 @@
 package config
 
 import (
-	"strconv"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
