@@ -18,6 +18,7 @@ import (
 	"github.com/relayhq/relay/internal/config"
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/outbox"
+	"github.com/relayhq/relay/internal/senders/chatwork"
 )
 
 // Store is the part of the outbox the pipeline writes to.
@@ -221,6 +222,13 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 		p.metrics.fallbacks.WithLabelValues("default").Inc()
 		fellBack, why = true, err.Error()
 		parts = []string{delivery.Truncate(bare(sd), maxLen)}
+	}
+	if s.Kind == delivery.KindChatwork {
+		// The output boundary: whatever the template joined, only the
+		// target's own mentions (the prefix) may notify anyone.
+		for i := range parts {
+			parts[i] = chatwork.DisarmMentions(parts[i])
+		}
 	}
 	out := make([]Rendered, 0, len(parts))
 	for _, body := range parts {

@@ -231,3 +231,31 @@ func TestAcceptDirectTargetsAreNotDuplicatesOfEachOther(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinedAlertTextCannotMentionAnyone: each value is harmless alone,
+// but a custom template joins two of them into "[toall]"; only the
+// target's own mention prefix may notify anyone.
+func TestJoinedAlertTextCannotMentionAnyone(t *testing.T) {
+	t.Parallel()
+	tmpls := map[string]string{"join.tmpl": `{{ define "join" }}{{ "[to" }}{{ "all]" }} {{ "[To:" }}{{ "99]" }}{{ end }}`}
+	fx := newFixture(t, `
+routes:
+  ops:
+    targets:
+      - sender: chatwork
+        room: "111"
+        template: join
+        mentions: {to: ["1234"]}
+`, tmpls)
+	if _, err := fx.p.Accept(context.Background(), amRequest(t, "ops", "alertmanager/firing.json")); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	b := fx.store.stored()
+	if len(b) != 1 || len(b[0].Messages) != 1 {
+		t.Fatalf("got %d batches, want one message", len(b))
+	}
+	body := b[0].Messages[0].Body
+	if want := "[To:1234]\n［toall] ［To:99]"; body != want {
+		t.Errorf("body = %q, want %q", body, want)
+	}
+}
