@@ -68,8 +68,9 @@ func TestReload(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "templates", "short.tmpl"), `SHORT {{ .Status }} {{ .CommonLabels.alertname }}`)
 	r := StartRelay(t, map[string]string{
 		"RELAY_CHATWORK_TOKEN": cwToken, "RELAY_CHATWORK_API_URL": cw.URL(), "RELAY_CONFIG": cfg,
-		"RELAY_STORE": "sqlite://" + filepath.Join(dir, "relay.db"),
+		"RELAY_STORE": "sqlite://" + filepath.Join(dir, "relay.db"), "RELAY_ADMIN_TOKEN": "reload-admin-token",
 	})
+	admin := []string{"Authorization", "Bearer reload-admin-token"}
 	body := payload(t, "alertmanager/firing.json")
 	if code, _ := r.Post(t, "/v1/alertmanager/db", "application/json", body); code != 404 {
 		t.Fatalf("route db before reload: got %d, want 404", code)
@@ -77,7 +78,7 @@ func TestReload(t *testing.T) {
 
 	// A broken file is rejected and counted; the old routes stay.
 	writeFile(t, cfg, "routes:\n  ops:\n    targets:\n      - sender: nosuch\n        room: \"10\"\n")
-	code, ans := r.Post(t, "/-/reload", "", nil)
+	code, ans := r.Post(t, "/-/reload", "", nil, admin...)
 	if code != http.StatusInternalServerError || !strings.Contains(string(ans), "relay.yml:") {
 		t.Errorf("reload of a bad file: got %d %s, want 500 naming the file and line", code, ans)
 	}
@@ -90,7 +91,7 @@ func TestReload(t *testing.T) {
 
 	// A good file with a new route and a custom template, by POST /-/reload.
 	writeFile(t, cfg, routesV2)
-	if code, ans := r.Post(t, "/-/reload", "", nil); code != 200 {
+	if code, ans := r.Post(t, "/-/reload", "", nil, admin...); code != 200 {
 		t.Fatalf("reload: got %d %s, want 200", code, ans)
 	}
 	if code, ans := r.Post(t, "/v1/alertmanager/db", "application/json", body); code != 202 {

@@ -84,16 +84,14 @@ func (a *admin) requeue(w http.ResponseWriter, r *http.Request) {
 // requireToken lets a request through only with "Authorization: Bearer
 // <token>". With no token configured, closed is answered 403 and otherwise
 // every request is let through.
-func requireToken(token secret.Secret, closed bool, e *errorWriter) func(http.Handler) http.Handler {
+func requireToken(token secret.Secret, disabled string, e *errorWriter) func(http.Handler) http.Handler {
 	cfg := auth.Config{Bearer: token}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch {
-			case !token.IsSet() && closed:
-				e.write(w, r, &statusError{status: http.StatusForbidden,
-					msg: "the admin API is disabled: set RELAY_ADMIN_TOKEN to enable it"})
-				return
 			case !token.IsSet():
+				e.write(w, r, &statusError{status: http.StatusForbidden, msg: disabled})
+				return
 			case !isBearer(r):
 				e.write(w, r, &auth.Error{Reason: "want Authorization: Bearer <RELAY_ADMIN_TOKEN>"})
 				return

@@ -37,6 +37,10 @@ type fakePipeline struct {
 	duplicate bool
 	// panicMsg, if set, makes Accept panic with it.
 	panicMsg string
+	// previewing, if set, receives when a Preview starts, which then waits
+	// for previewDone to be closed.
+	previewing  chan struct{}
+	previewDone chan struct{}
 
 	mu        sync.Mutex
 	accepted  []intake.Request
@@ -103,6 +107,10 @@ func (f *fakePipeline) Accept(_ context.Context, req intake.Request) (intake.Res
 }
 
 func (f *fakePipeline) Preview(_ context.Context, req intake.Request) ([]intake.Rendered, error) {
+	if f.previewing != nil {
+		f.previewing <- struct{}{}
+		<-f.previewDone
+	}
 	msgs, err := f.render(req)
 	if err != nil {
 		return nil, err

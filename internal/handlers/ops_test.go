@@ -67,10 +67,12 @@ func TestReload(t *testing.T) {
 		wantCalls  int
 		wantBody   string
 	}{
-		{name: "reloaded", method: http.MethodPost, wantStatus: 200, wantCalls: 1, wantBody: "reloaded"},
-		{name: "bad routes file", method: http.MethodPost, err: errors.New("routes.yaml:12: unknown sender \"cw\""),
+		{name: "no admin token: refused", method: http.MethodPost, wantStatus: 403, wantCalls: 0,
+			wantBody: "set RELAY_ADMIN_TOKEN to enable it, or send relay SIGHUP"},
+		{name: "bad routes file", method: http.MethodPost, token: adminToken, header: adminHeader,
+			err: errors.New("routes.yaml:12: unknown sender \"cw\""),
 			wantStatus: 500, wantCalls: 1, wantBody: `reload failed: routes.yaml:12: unknown sender \"cw\"`},
-		{name: "GET is not allowed", method: http.MethodGet, wantStatus: 405, wantCalls: 0},
+		{name: "GET is not allowed", method: http.MethodGet, token: adminToken, header: adminHeader, wantStatus: 405, wantCalls: 0},
 		{name: "admin token set and sent", method: http.MethodPost, token: adminToken, header: adminHeader,
 			wantStatus: 200, wantCalls: 1, wantBody: "reloaded"},
 		{name: "admin token set, not sent", method: http.MethodPost, token: adminToken, wantStatus: 401, wantCalls: 0},

@@ -61,6 +61,9 @@ type Deps struct {
 	AdminToken secret.Secret
 	// MaxBodyBytes bounds a webhook body; default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxPreviews bounds the previews rendered at once; more are answered
+	// 429. Default 1, so previews never take more than one core.
+	MaxPreviews int
 	// RetryAfter is sent with 503 answers; default DefaultRetryAfter.
 	RetryAfter time.Duration
 	// Logger gets one line per request and the 5xx errors.
@@ -80,12 +83,15 @@ type Deps struct {
 //	POST /v1/{source}/chatmessenger/{panel}    webhook for Chat&Messenger (?users=a,b&template=)
 //	POST /v1/preview/{source}/...              the same three, rendered but not enqueued
 //	GET  /healthz, /readyz, /metrics
-//	POST /-/reload                             admin token, if set
+//	POST /-/reload                             admin token (refused when none is set)
 //	GET  /api/v1/deadletters?limit=N           admin token
 //	POST /api/v1/deadletters/requeue {"ids":[]} admin token
 func NewRouter(d Deps) (http.Handler, error) {
 	if d.Pipeline == nil || d.Logger == nil || d.Registerer == nil {
 		return nil, errors.New("build router: Pipeline, Logger and Registerer are required")
+	}
+	if d.MaxPreviews <= 0 {
+		d.MaxPreviews = 1
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
@@ -110,7 +116,8 @@ func NewRouter(d Deps) (http.Handler, error) {
 		e.write(w, r, &statusError{status: http.StatusMethodNotAllowed, msg: "method not allowed"})
 	})
 
-	wh := &webhooks{pipeline: d.Pipeline, maxBody: d.MaxBodyBytes, now: d.Now, metrics: m, errs: e}
+	wh := &webhooks{pipeline: d.Pipeline, maxBody: d.MaxBodyBytes, now: d.Now, metrics: m, errs: e,
+		previews: make(chan struct{}, d.MaxPreviews)}
 	r.Route("/v1", func(r chi.Router) {
 		r.Post("/preview/{source}/chatwork/{room}", wh.handle(shapeChatwork, true))
 		r.Post("/preview/{source}/chatmessenger/{panel}", wh.handle(shapeChatMessenger, true))
@@ -124,9 +131,10 @@ func NewRouter(d Deps) (http.Handler, error) {
 	r.Get("/healthz", ops.healthz)
 	r.Get("/readyz", ops.readyz)
 	if d.Reload != nil {
-		// Open without an admin token, as Prometheus's is, so that config
-		// reloaders work out of the box; with one, it needs the token.
-		r.With(requireToken(d.AdminToken, false, e)).Post("/-/reload", ops.reloadConfig)
+		// Closed without an admin token, as Prometheus's is without
+		// --web.enable-lifecycle: anyone who can reach the port must not
+		// be able to make relay reread its files. SIGHUP always works.
+		r.With(requireToken(d.AdminToken, "POST /-/reload is disabled: set RELAY_ADMIN_TOKEN to enable it, or send relay SIGHUP", e)).Post("/-/reload", ops.reloadConfig)
 	}
 	if d.Gatherer != nil {
 		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
@@ -135,7 +143,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.DeadLetters != nil {
 		adm := &admin{store: d.DeadLetters, errs: e}
 		r.Route("/api/v1", func(r chi.Router) {
-			r.Use(requireToken(d.AdminToken, true, e))
+			r.Use(requireToken(d.AdminToken, "the admin API is disabled: set RELAY_ADMIN_TOKEN to enable it", e))
 			r.Get("/deadletters", adm.list)
 			r.Post("/deadletters/requeue", adm.requeue)
 		})

@@ -35,6 +35,10 @@ type webhooks struct {
 	now      func() time.Time
 	metrics  *metrics
 	errs     *errorWriter
+	// previews holds one token per preview being served: previews render
+	// for anyone who may post webhooks and store nothing, so their cost
+	// is bounded, not their rate.
+	previews chan struct{}
 }
 
 // preview is the answer to a preview request.
@@ -64,6 +68,16 @@ func (h *webhooks) handle(s shape, isPreview bool) http.HandlerFunc {
 
 // serve answers one webhook, fills in l and returns the status it wrote.
 func (h *webhooks) serve(w http.ResponseWriter, r *http.Request, s shape, isPreview bool, l *labels) int {
+	if isPreview {
+		select {
+		case h.previews <- struct{}{}:
+			defer func() { <-h.previews }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			return h.errs.write(w, r, &statusError{status: http.StatusTooManyRequests,
+				msg: "too many previews at once; retry in a second"})
+		}
+	}
 	req, err := parseRequest(r, s)
 	if err != nil {
 		return h.errs.write(w, r, err)

@@ -460,3 +460,33 @@ func TestCredentialHeadersAreCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewsAreBoundedWebhooksAreNot: while the one preview allowed at
+// once renders, another is answered 429 with Retry-After; webhooks are
+// still accepted; once it is done, previews are served again.
+func TestPreviewsAreBoundedWebhooksAreNot(t *testing.T) {
+	t.Parallel()
+	p := &fakePipeline{previewing: make(chan struct{}), previewDone: make(chan struct{})}
+	env := newEnv(t, p, nil)
+	done := make(chan int)
+	go func() {
+		w := env.do(t, http.MethodPost, "/v1/preview/alertmanager/ops", "application/json", `{}`, nil)
+		done <- w.Code
+	}()
+	<-p.previewing
+	w := env.do(t, http.MethodPost, "/v1/preview/alertmanager/ops", "application/json", `{}`, nil)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
+		t.Errorf("second preview: got %d (Retry-After %q) %s, want 429 with Retry-After 1", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if w := env.do(t, http.MethodPost, "/v1/alertmanager/ops", "application/json", `{}`, nil); w.Code != http.StatusAccepted {
+		t.Errorf("webhook during a preview: got %d %s, want 202", w.Code, w.Body)
+	}
+	close(p.previewDone)
+	if code := <-done; code != http.StatusOK {
+		t.Errorf("first preview: got %d, want 200", code)
+	}
+	p.previewing = nil
+	if w := env.do(t, http.MethodPost, "/v1/preview/alertmanager/ops", "application/json", `{}`, nil); w.Code != http.StatusOK {
+		t.Errorf("preview after the first: got %d %s, want 200", w.Code, w.Body)
+	}
+}
