@@ -70,7 +70,7 @@ func TestReload(t *testing.T) {
 		{name: "no admin token: refused", method: http.MethodPost, wantStatus: 403, wantCalls: 0,
 			wantBody: "set RELAY_ADMIN_TOKEN to enable it, or send relay SIGHUP"},
 		{name: "bad routes file", method: http.MethodPost, token: adminToken, header: adminHeader,
-			err: errors.New("routes.yaml:12: unknown sender \"cw\""),
+			err:        errors.New("routes.yaml:12: unknown sender \"cw\""),
 			wantStatus: 500, wantCalls: 1, wantBody: `reload failed: routes.yaml:12: unknown sender \"cw\"`},
 		{name: "GET is not allowed", method: http.MethodGet, token: adminToken, header: adminHeader, wantStatus: 405, wantCalls: 0},
 		{name: "admin token set and sent", method: http.MethodPost, token: adminToken, header: adminHeader,
