@@ -135,23 +135,26 @@ func (f *fakeDeadLetters) DeadLetters(_ context.Context, limit int) ([]outbox.De
 	return append([]outbox.DeadLetter(nil), f.dead[:min(limit, len(f.dead))]...), nil
 }
 
-func (f *fakeDeadLetters) Requeue(_ context.Context, ids []int64) (int, error) {
+func (f *fakeDeadLetters) Requeue(_ context.Context, ids []int64) (outbox.RequeueResult, error) {
 	if f.err != nil {
-		return 0, f.err
+		return outbox.RequeueResult{}, f.err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var keep []outbox.DeadLetter
-	n := 0
+	var res outbox.RequeueResult
+	found := map[int64]bool{}
 	for _, d := range f.dead {
 		if len(ids) == 0 || containsID(ids, d.ID) {
-			n++
+			res.Requeued++
+			found[d.ID] = true
 			continue
 		}
 		keep = append(keep, d)
 	}
 	f.dead = keep
-	return n, nil
+	res.Skipped = outbox.WithMissing(nil, ids, found)
+	return res, nil
 }
 
 func containsID(ids []int64, id int64) bool {

@@ -36,7 +36,7 @@ type Pipeline interface {
 // DeadLetters lists and re-queues dead letters (the admin API).
 type DeadLetters interface {
 	DeadLetters(ctx context.Context, limit int) ([]outbox.DeadLetter, error)
-	Requeue(ctx context.Context, ids []int64) (int, error)
+	Requeue(ctx context.Context, ids []int64) (outbox.RequeueResult, error)
 }
 
 // Default values of Deps.

@@ -118,6 +118,7 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 		{"dedup keys", `DELETE FROM dedup WHERE expires_at <= $1`, now},
 		{"pauses", `DELETE FROM limiter_pauses WHERE until <= $1`, now},
 		{"limiter slots", `DELETE FROM limiter_slots WHERE at <= $1`, now - idleSlotAge.Milliseconds()},
+		{"group posts", `DELETE FROM group_posts WHERE delivered_at <= $1`, now - outbox.GroupPostMemory.Milliseconds()},
 	} {
 		tag, err := s.pool.Exec(ctx, q.sql, q.before)
 		if err != nil {
