@@ -33,6 +33,9 @@ type fakePipeline struct {
 	global auth.Config
 	// storeErr, if set, is what the outbox answers Enqueue with.
 	storeErr error
+	// blockStore makes Accept block until its context ends.
+	blockStore bool
+	deadline   time.Time // of the last Accept's context
 	// duplicate makes the outbox recognise every webhook as a duplicate.
 	duplicate bool
 	// panicMsg, if set, makes Accept panic with it.
@@ -82,9 +85,20 @@ func (f *fakePipeline) render(req intake.Request) ([]intake.Rendered, error) {
 	return []intake.Rendered{{Destination: dest, Template: "default", Body: "[FIRING] " + req.Source}}, nil
 }
 
-func (f *fakePipeline) Accept(_ context.Context, req intake.Request) (intake.Result, error) {
+func (f *fakePipeline) Accept(ctx context.Context, req intake.Request) (intake.Result, error) {
 	if f.panicMsg != "" {
 		panic(f.panicMsg)
+	}
+	if d, ok := ctx.Deadline(); ok {
+		f.mu.Lock()
+		f.deadline = d
+		f.mu.Unlock()
+	}
+	if f.blockStore {
+		// A store that hangs until its caller gives up, answered as
+		// intake.Pipeline answers a store error.
+		<-ctx.Done()
+		return intake.Result{}, &intake.Error{Code: intake.Unavailable, Msg: "the outbox cannot store the messages; retry later", Err: ctx.Err()}
 	}
 	msgs, err := f.render(req)
 	if err != nil {

@@ -63,6 +63,10 @@ type Deps struct {
 	MaxBodyBytes int64
 	// RetryAfter is sent with 503 answers; default DefaultRetryAfter.
 	RetryAfter time.Duration
+	// StoreTimeout bounds Pipeline.Accept and Ready per request (their
+	// context's deadline); default DefaultStoreTimeout, which is below the
+	// server's write timeout.
+	StoreTimeout time.Duration
 	// Logger gets one line per request and the 5xx errors.
 	Logger *zap.Logger
 	// Registerer takes the HTTP metrics.
@@ -93,6 +97,9 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.RetryAfter <= 0 {
 		d.RetryAfter = DefaultRetryAfter
 	}
+	if d.StoreTimeout <= 0 {
+		d.StoreTimeout = DefaultStoreTimeout
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -110,7 +117,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 		e.write(w, r, &statusError{status: http.StatusMethodNotAllowed, msg: "method not allowed"})
 	})
 
-	wh := &webhooks{pipeline: d.Pipeline, maxBody: d.MaxBodyBytes, now: d.Now, metrics: m, errs: e}
+	wh := &webhooks{pipeline: d.Pipeline, maxBody: d.MaxBodyBytes, now: d.Now, metrics: m, errs: e, storeTimeout: d.StoreTimeout}
 	r.Route("/v1", func(r chi.Router) {
 		r.Post("/preview/{source}/chatwork/{room}", wh.handle(shapeChatwork, true))
 		r.Post("/preview/{source}/chatmessenger/{panel}", wh.handle(shapeChatMessenger, true))
@@ -120,7 +127,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.Post("/{source}/{route}", wh.handle(shapeRoute, false))
 	})
 
-	ops := &ops{ready: d.Ready, reload: d.Reload, errs: e}
+	ops := &ops{ready: d.Ready, reload: d.Reload, errs: e, timeout: d.StoreTimeout}
 	r.Get("/healthz", ops.healthz)
 	r.Get("/readyz", ops.readyz)
 	if d.Reload != nil {

@@ -61,9 +61,13 @@ func (s *Store) Stats(ctx context.Context) ([]outbox.Stat, error) {
 }
 
 // Ping checks that the store can write: it commits a heartbeat row and
-// deletes it in the same transaction.
+// deletes it in the same transaction. PostgreSQL gives up a little before
+// ctx's deadline (boundTx), so a locked table fails Ping in time.
 func (s *Store) Ping(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := boundTx(ctx, tx); err != nil {
+			return err
+		}
 		now, err := s.clock(ctx, tx)
 		if err != nil {
 			return err

@@ -15,7 +15,9 @@ import (
 )
 
 // groupTimeout bounds one group commit, so a stuck database fails the
-// waiting webhooks (503, retried by the sender) instead of hanging them.
+// waiting webhooks (503, retried by the sender) instead of hanging them. A
+// group whose callers have earlier deadlines (a webhook's, shorter than the
+// HTTP server's write timeout) must end by the earliest of them.
 const groupTimeout = 30 * time.Second
 
 // Enqueue commits the batch durably before it returns: the group
@@ -32,11 +34,25 @@ func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResu
 
 // commitGroup is the store's outbox.CommitFunc: it writes each batch under
 // its own savepoint, commits once, and answers every batch.
+//
+// It ends by groupTimeout or the earliest deadline of the group's callers,
+// whichever comes first; PostgreSQL itself gives up on a lock or statement
+// a little before (boundTx), so that a locked table fails the group with a
+// clean rollback and the webhooks are answered 503 in time.
 func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	deadline := time.Now().Add(groupTimeout)
+	for _, r := range group {
+		if d, ok := r.Ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	answers := make([]outbox.Answer, len(group))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := boundTx(ctx, tx); err != nil {
+			return err
+		}
 		g, err := s.startGroup(ctx, tx, group)
 		if err != nil {
 			return err
