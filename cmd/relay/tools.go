@@ -16,6 +16,7 @@ import (
 
 	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/outbox"
 	"github.com/relayhq/relay/internal/secret"
 	"github.com/relayhq/relay/internal/templates"
 )
@@ -167,12 +168,33 @@ func deadLetters(ctx context.Context, args []string, getenv func(string) string,
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("relay answered %s: %s", resp.Status, bytes.TrimSpace(out))
 	}
+	if sub == "requeue" {
+		return printRequeue(stdout, out)
+	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, out, "", "  ") == nil {
 		out = pretty.Bytes()
 	}
 	_, err = fmt.Fprintln(stdout, string(out))
 	return err
+}
+
+// printRequeue prints the admin API's answer to a requeue: how many were
+// requeued, then one line per dead letter skipped, with the reason.
+func printRequeue(stdout io.Writer, answer []byte) error {
+	var res outbox.RequeueResult
+	if err := json.Unmarshal(answer, &res); err != nil {
+		return fmt.Errorf("decode the relay's answer %q: %w", bytes.TrimSpace(answer), err)
+	}
+	if _, err := fmt.Fprintf(stdout, "requeued %d dead letters\n", res.Requeued); err != nil {
+		return err
+	}
+	for _, s := range res.Skipped {
+		if _, err := fmt.Fprintf(stdout, "skipped %d: %s\n", s.ID, s.Reason); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func defaultAdminURL(listen string) string {

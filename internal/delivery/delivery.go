@@ -89,6 +89,10 @@ type Message struct {
 	// Source and Route name where the message came from (logs, metrics).
 	Source string `json:"source"`
 	Route  string `json:"route"`
+	// Group is the notification group the message tells the state of
+	// (Alertmanager's and Grafana's groupKey); empty for sources without
+	// one. Messages of a group on one lane are its story, newest last.
+	Group string `json:"group,omitempty"`
 	// CreatedAt is when the webhook was accepted.
 	CreatedAt time.Time `json:"created_at"`
 	// Attempts counts failed attempts that used up the retry budget

@@ -37,11 +37,6 @@ type requeueRequest struct {
 	IDs []int64 `json:"ids"`
 }
 
-// requeueResult is the answer to POST /api/v1/deadletters/requeue.
-type requeueResult struct {
-	Requeued int `json:"requeued"`
-}
-
 // list serves GET /api/v1/deadletters?limit=N: the oldest N dead letters.
 func (a *admin) list(w http.ResponseWriter, r *http.Request) {
 	limit := defaultDeadLetterLimit
@@ -65,7 +60,10 @@ func (a *admin) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // requeue serves POST /api/v1/deadletters/requeue {"ids":[...]}: move the
-// dead letters back to the queue, all of them when ids is empty.
+// dead letters back to the queue, all of them when ids is empty. The
+// answer is outbox.RequeueResult: {"requeued": N, "skipped": [{"id",
+// "reason"}]}, skipped listing the ids not requeued (superseded by a newer
+// notification of their group, or no such dead letter).
 func (a *admin) requeue(w http.ResponseWriter, r *http.Request) {
 	var req requeueRequest
 	body := http.MaxBytesReader(w, r.Body, maxAdminBodyBytes)
@@ -73,12 +71,15 @@ func (a *admin) requeue(w http.ResponseWriter, r *http.Request) {
 		a.errs.write(w, r, intake.Errorf(intake.Invalid, `decode body: want {"ids": [1, 2]}: %v`, err))
 		return
 	}
-	n, err := a.store.Requeue(r.Context(), req.IDs)
+	res, err := a.store.Requeue(r.Context(), req.IDs)
 	if err != nil {
 		a.errs.write(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, requeueResult{Requeued: n})
+	if res.Skipped == nil {
+		res.Skipped = []outbox.Skipped{}
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 // requireToken lets a request through only with "Authorization: Bearer

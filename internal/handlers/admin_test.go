@@ -3,12 +3,15 @@ package handlers
 import (
 	"encoding/json"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/outbox"
+	"github.com/relayhq/relay/internal/outbox/sqlite"
 	"github.com/relayhq/relay/internal/secret"
 )
 
@@ -130,11 +133,13 @@ func TestAdminRequeue(t *testing.T) {
 		wantStatus int
 		wantCount  int
 		wantLeft   int
+		wantBody   string
 	}{
-		{name: "some ids", body: `{"ids":[1,3]}`, wantStatus: 200, wantCount: 2, wantLeft: 1},
+		{name: "some ids", body: `{"ids":[1,3]}`, wantStatus: 200, wantCount: 2, wantLeft: 1, wantBody: `{"requeued":2,"skipped":[]}`},
 		{name: "empty list means all", body: `{"ids":[]}`, wantStatus: 200, wantCount: 3, wantLeft: 0},
 		{name: "no ids field means all", body: `{}`, wantStatus: 200, wantCount: 3, wantLeft: 0},
-		{name: "unknown id", body: `{"ids":[9]}`, wantStatus: 200, wantCount: 0, wantLeft: 3},
+		{name: "unknown id", body: `{"ids":[9]}`, wantStatus: 200, wantCount: 0, wantLeft: 3,
+			wantBody: `{"requeued":0,"skipped":[{"id":9,"reason":"no such dead letter"}]}`},
 		{name: "malformed body", body: `{"ids":`, wantStatus: 400, wantLeft: 3},
 		{name: "ids not numbers", body: `{"ids":["a"]}`, wantStatus: 400, wantLeft: 3},
 		{name: "no body", body: ``, wantStatus: 400, wantLeft: 3},
@@ -149,12 +154,15 @@ func TestAdminRequeue(t *testing.T) {
 				t.Fatalf("got %d %s, want %d", w.Code, w.Body, tc.wantStatus)
 			}
 			if w.Code == http.StatusOK {
-				var got requeueResult
+				var got outbox.RequeueResult
 				if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 					t.Fatal(err)
 				}
 				if got.Requeued != tc.wantCount {
 					t.Errorf("got %d requeued, want %d", got.Requeued, tc.wantCount)
+				}
+				if body := strings.TrimSpace(w.Body.String()); tc.wantBody != "" && body != tc.wantBody {
+					t.Errorf("got %s, want %s", body, tc.wantBody)
 				}
 			} else {
 				decodeError(t, w)
@@ -199,4 +207,55 @@ func basicCreds(user, pass string) string {
 	r := newRequest(http.MethodGet, "/", "")
 	r.SetBasicAuth(user, pass)
 	return strings.TrimPrefix(r.Header.Get("Authorization"), "Basic ")
+}
+
+// TestAdminRequeueSkipsSupersededDeadLetter: on a real outbox, a firing
+// dead-lettered and its resolve delivered; requeueing the firing through
+// the API skips it, keeps it dead, and the answer says why.
+func TestAdminRequeueSkipsSupersededDeadLetter(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "outbox.db"), sqlite.Options{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatalf("open outbox: %v", err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	dest := delivery.Destination{Sender: "chatwork", Room: "1"}
+	_, err = store.Enqueue(ctx, outbox.Batch{NotificationID: "n", Messages: []delivery.Message{
+		{Dest: dest, Body: "FIRING", Group: `{}:{alertname="Down"}`},
+		{Dest: dest, Body: "RESOLVED", Group: `{}:{alertname="Down"}`},
+	}})
+	if err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	req := outbox.ClaimRequest{Lane: dest.Lane(), MaxChars: 1000, Lease: time.Minute}
+	claim := func() []int64 {
+		c, err := store.Claim(ctx, req)
+		if err != nil || len(c.Messages) != 1 {
+			t.Fatalf("Claim = %+v, %v", c, err)
+		}
+		return []int64{c.Messages[0].ID}
+	}
+	firing := claim()
+	if err := store.Bury(ctx, firing, "http_401", "bad token"); err != nil {
+		t.Fatalf("Bury: %v", err)
+	}
+	if err := store.Ack(ctx, claim()); err != nil {
+		t.Fatalf("Ack: %v", err)
+	}
+
+	env := newEnv(t, &fakePipeline{}, func(d *Deps) { d.DeadLetters = store })
+	w := env.do(t, http.MethodPost, "/api/v1/deadletters/requeue", jsonType, `{"ids":[`+strconv.FormatInt(firing[0], 10)+`]}`, adminHeader)
+	if w.Code != http.StatusOK {
+		t.Fatalf("got %d %s, want 200", w.Code, w.Body)
+	}
+	want := `{"requeued":0,"skipped":[{"id":` + strconv.FormatInt(firing[0], 10) +
+		`,"reason":"superseded: a newer notification of its group was delivered at 2026-03-01T12:00:00Z"}]}`
+	if got := strings.TrimSpace(w.Body.String()); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	dead, err := store.DeadLetters(ctx, 0)
+	if err != nil || len(dead) != 1 || dead[0].ID != firing[0] {
+		t.Errorf("dead letters = %+v, %v; want the firing kept", dead, err)
+	}
 }

@@ -33,6 +33,9 @@ type fakePipeline struct {
 	global auth.Config
 	// storeErr, if set, is what the outbox answers Enqueue with.
 	storeErr error
+	// blockStore makes Accept block until its context ends.
+	blockStore bool
+	deadline   time.Time // of the last Accept's context
 	// duplicate makes the outbox recognise every webhook as a duplicate.
 	duplicate bool
 	// panicMsg, if set, makes Accept panic with it.
@@ -86,9 +89,20 @@ func (f *fakePipeline) render(req intake.Request) ([]intake.Rendered, error) {
 	return []intake.Rendered{{Destination: dest, Template: "default", Body: "[FIRING] " + req.Source}}, nil
 }
 
-func (f *fakePipeline) Accept(_ context.Context, req intake.Request) (intake.Result, error) {
+func (f *fakePipeline) Accept(ctx context.Context, req intake.Request) (intake.Result, error) {
 	if f.panicMsg != "" {
 		panic(f.panicMsg)
+	}
+	if d, ok := ctx.Deadline(); ok {
+		f.mu.Lock()
+		f.deadline = d
+		f.mu.Unlock()
+	}
+	if f.blockStore {
+		// A store that hangs until its caller gives up, answered as
+		// intake.Pipeline answers a store error.
+		<-ctx.Done()
+		return intake.Result{}, &intake.Error{Code: intake.Unavailable, Msg: "the outbox cannot store the messages; retry later", Err: ctx.Err()}
 	}
 	msgs, err := f.render(req)
 	if err != nil {
@@ -143,23 +157,26 @@ func (f *fakeDeadLetters) DeadLetters(_ context.Context, limit int) ([]outbox.De
 	return append([]outbox.DeadLetter(nil), f.dead[:min(limit, len(f.dead))]...), nil
 }
 
-func (f *fakeDeadLetters) Requeue(_ context.Context, ids []int64) (int, error) {
+func (f *fakeDeadLetters) Requeue(_ context.Context, ids []int64) (outbox.RequeueResult, error) {
 	if f.err != nil {
-		return 0, f.err
+		return outbox.RequeueResult{}, f.err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var keep []outbox.DeadLetter
-	n := 0
+	var res outbox.RequeueResult
+	found := map[int64]bool{}
 	for _, d := range f.dead {
 		if len(ids) == 0 || containsID(ids, d.ID) {
-			n++
+			res.Requeued++
+			found[d.ID] = true
 			continue
 		}
 		keep = append(keep, d)
 	}
 	f.dead = keep
-	return n, nil
+	res.Skipped = outbox.WithMissing(nil, ids, found)
+	return res, nil
 }
 
 func containsID(ids []int64, id int64) bool {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // ops serves the probes and the reload endpoint.
@@ -10,6 +11,8 @@ type ops struct {
 	ready  func(ctx context.Context) error
 	reload func(ctx context.Context) error
 	errs   *errorWriter
+	// timeout bounds one readiness check.
+	timeout time.Duration
 }
 
 // healthz serves GET /healthz: the process is up.
@@ -19,10 +22,13 @@ func (o *ops) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readyz serves GET /readyz: 200 when the relay can take webhooks, else 503
-// with the reason.
+// with the reason; a check that takes longer than the store timeout is a
+// 503 too.
 func (o *ops) readyz(w http.ResponseWriter, r *http.Request) {
 	if o.ready != nil {
-		if err := o.ready(r.Context()); err != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), o.timeout)
+		defer cancel()
+		if err := o.ready(ctx); err != nil {
 			o.errs.write(w, r, &statusError{status: http.StatusServiceUnavailable, msg: "not ready: " + err.Error()})
 			return
 		}

@@ -36,7 +36,7 @@ type Pipeline interface {
 // DeadLetters lists and re-queues dead letters (the admin API).
 type DeadLetters interface {
 	DeadLetters(ctx context.Context, limit int) ([]outbox.DeadLetter, error)
-	Requeue(ctx context.Context, ids []int64) (int, error)
+	Requeue(ctx context.Context, ids []int64) (outbox.RequeueResult, error)
 }
 
 // Default values of Deps.
@@ -66,6 +66,10 @@ type Deps struct {
 	MaxPreviews int
 	// RetryAfter is sent with 503 answers; default DefaultRetryAfter.
 	RetryAfter time.Duration
+	// StoreTimeout bounds Pipeline.Accept and Ready per request (their
+	// context's deadline); default DefaultStoreTimeout, which is below the
+	// server's write timeout.
+	StoreTimeout time.Duration
 	// Logger gets one line per request and the 5xx errors.
 	Logger *zap.Logger
 	// Registerer takes the HTTP metrics.
@@ -99,6 +103,9 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.RetryAfter <= 0 {
 		d.RetryAfter = DefaultRetryAfter
 	}
+	if d.StoreTimeout <= 0 {
+		d.StoreTimeout = DefaultStoreTimeout
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -117,7 +124,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 	})
 
 	wh := &webhooks{pipeline: d.Pipeline, maxBody: d.MaxBodyBytes, now: d.Now, metrics: m, errs: e,
-		previews: make(chan struct{}, d.MaxPreviews)}
+		previews: make(chan struct{}, d.MaxPreviews), storeTimeout: d.StoreTimeout}
 	r.Route("/v1", func(r chi.Router) {
 		r.Post("/preview/{source}/chatwork/{room}", wh.handle(shapeChatwork, true))
 		r.Post("/preview/{source}/chatmessenger/{panel}", wh.handle(shapeChatMessenger, true))
@@ -127,7 +134,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.Post("/{source}/{route}", wh.handle(shapeRoute, false))
 	})
 
-	ops := &ops{ready: d.Ready, reload: d.Reload, errs: e}
+	ops := &ops{ready: d.Ready, reload: d.Reload, errs: e, timeout: d.StoreTimeout}
 	r.Get("/healthz", ops.healthz)
 	r.Get("/readyz", ops.readyz)
 	if d.Reload != nil {

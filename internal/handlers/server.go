@@ -14,6 +14,11 @@ const (
 	maxHeaderBytes    = 64 << 10
 )
 
+// DefaultStoreTimeout bounds the outbox work of one webhook and of one
+// readiness check: well under the server's write timeout, so that a stuck
+// store is answered 503 with Retry-After, not with a dropped connection.
+const DefaultStoreTimeout = writeTimeout - 5*time.Second
+
 // NewServer returns a server for h on addr with timeouts and a header size
 // limit set. Callers open the listener themselves (so ":0" and listen
 // errors surface at once) and call Serve.

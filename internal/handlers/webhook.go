@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -39,6 +40,9 @@ type webhooks struct {
 	// for anyone who may post webhooks and store nothing, so their cost
 	// is bounded, not their rate.
 	previews chan struct{}
+	// storeTimeout bounds Accept, so that the answer (503 at worst) is
+	// written before the server's write timeout.
+	storeTimeout time.Duration
 }
 
 // preview is the answer to a preview request.
@@ -123,7 +127,9 @@ func (h *webhooks) serve(w http.ResponseWriter, r *http.Request, s shape, isPrev
 		writeJSON(w, http.StatusOK, preview{Messages: msgs})
 		return http.StatusOK
 	}
-	res, err := h.pipeline.Accept(r.Context(), req)
+	ctx, cancel := context.WithTimeout(r.Context(), h.storeTimeout)
+	defer cancel()
+	res, err := h.pipeline.Accept(ctx, req)
 	if err != nil {
 		return h.errs.write(w, r, err)
 	}

@@ -101,7 +101,7 @@ func (p *Pipeline) Accept(ctx context.Context, req Request) (Result, error) {
 	for _, m := range msgs {
 		batch.Messages = append(batch.Messages, delivery.Message{
 			Dest: m.Destination, Body: m.Body, NotificationID: id,
-			Source: req.Source, Route: routeKey, CreatedAt: now,
+			Source: req.Source, Route: routeKey, Group: d.GroupKey, CreatedAt: now,
 		})
 	}
 	res, err := p.store.Enqueue(ctx, batch)

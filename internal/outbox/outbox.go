@@ -5,8 +5,10 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/relayhq/relay/internal/delivery"
@@ -15,6 +17,15 @@ import (
 
 // ErrFull is returned by Enqueue when the queue is at its configured cap.
 var ErrFull = errors.New("outbox is full")
+
+// ErrBroken is matched (errors.Is) by every error of a store that found
+// its database gone or corrupt. Such a store stays broken until relay
+// restarts: Ping and Enqueue fail with the reason.
+var ErrBroken = errors.New("the outbox is broken")
+
+// GroupPostMemory is how long a store remembers the last message delivered
+// per lane and notification group (see Requeue) after it was delivered.
+const GroupPostMemory = 7 * 24 * time.Hour
 
 // Batch is what one webhook enqueues: its messages, all or none.
 type Batch struct {
@@ -77,6 +88,37 @@ type DeadLetter struct {
 	DiedAt time.Time `json:"died_at"`
 }
 
+// RequeueResult is what Requeue did.
+type RequeueResult struct {
+	// Requeued is the number of dead letters moved back to the queue.
+	Requeued int `json:"requeued"`
+	// Skipped are the dead letters asked for that were not requeued, in id
+	// order, with the reason; superseded ones stay in the dead letters.
+	Skipped []Skipped `json:"skipped"`
+}
+
+// Skipped is a dead letter Requeue left alone, and why.
+type Skipped struct {
+	ID     int64  `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// Skip reasons of Requeue.
+const (
+	// ReasonNoSuchDeadLetter: the id is not a dead letter (requeued
+	// already, or never one).
+	ReasonNoSuchDeadLetter = "no such dead letter"
+	// ReasonSupersededQueued: a newer notification of the dead letter's
+	// group is queued on its lane.
+	ReasonSupersededQueued = "superseded: a newer notification of its group is queued"
+)
+
+// ReasonSupersededDelivered is the skip reason of a dead letter whose
+// group had a newer notification delivered on its lane at `at`.
+func ReasonSupersededDelivered(at time.Time) string {
+	return "superseded: a newer notification of its group was delivered at " + at.UTC().Format(time.RFC3339)
+}
+
 // Stat is the queue depth of one sender, for metrics.
 type Stat struct {
 	Sender string
@@ -96,8 +138,13 @@ type Store interface {
 	Lanes(ctx context.Context) ([]string, error)
 	// Claim leases the next post of a lane, see Claim.
 	Claim(ctx context.Context, req ClaimRequest) (Claim, error)
-	// Ack deletes delivered messages.
+	// Ack deletes delivered messages and records, per lane and
+	// notification group (Message.Group), the last one delivered.
 	Ack(ctx context.Context, ids []int64) error
+	// Renew extends to now+lease the lease of those of the messages whose
+	// lease has not expired; the others (acked, retried, buried, expired)
+	// are left alone and are no error.
+	Renew(ctx context.Context, ids []int64, lease time.Duration) error
 	// Retry releases claimed messages to be tried again at `at`, counting an
 	// attempt if countAttempt, and records the reason and upstream answer.
 	Retry(ctx context.Context, ids []int64, at time.Time, countAttempt bool, reason, answer string) error
@@ -108,15 +155,37 @@ type Store interface {
 	// DeadLetters lists up to limit dead letters, oldest first.
 	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
 	// Requeue moves the given dead letters (all when ids is empty) back to
-	// the queue, at the end of their lanes, with attempts reset.
-	Requeue(ctx context.Context, ids []int64) (int, error)
+	// the queue, at the end of their lanes, with attempts reset. A dead
+	// letter of a notification group is superseded, skipped and kept, when
+	// a newer notification of its group on its lane was delivered (within
+	// GroupPostMemory) or is queued: posted now, it would tell the room a
+	// state that is no longer true. The result lists what was skipped.
+	Requeue(ctx context.Context, ids []int64) (RequeueResult, error)
 	// Stats reports queue depth per sender.
 	Stats(ctx context.Context) ([]Stat, error)
-	// Ping checks that the store can write.
+	// Ping checks that the store can write; it fails, with the reason,
+	// once the store is broken (ErrBroken).
 	Ping(ctx context.Context) error
 	// Wake is signalled (without blocking) after every Enqueue and Requeue
 	// so idle workers look again; with several replicas it also fires for
 	// other replicas' enqueues.
 	Wake() <-chan struct{}
 	Close() error
+}
+
+// WithMissing adds to skipped, a Requeue's skipped dead letters, the ids
+// asked for that were not found, and sorts it by id.
+func WithMissing(skipped []Skipped, asked []int64, found map[int64]bool) []Skipped {
+	seen := map[int64]bool{}
+	for _, id := range asked {
+		if !found[id] && !seen[id] {
+			seen[id] = true
+			skipped = append(skipped, Skipped{ID: id, Reason: ReasonNoSuchDeadLetter})
+		}
+	}
+	if skipped == nil {
+		skipped = []Skipped{}
+	}
+	slices.SortFunc(skipped, func(a, b Skipped) int { return cmp.Compare(a.ID, b.ID) })
+	return skipped
 }

@@ -61,9 +61,13 @@ func (s *Store) Stats(ctx context.Context) ([]outbox.Stat, error) {
 }
 
 // Ping checks that the store can write: it commits a heartbeat row and
-// deletes it in the same transaction.
+// deletes it in the same transaction. PostgreSQL gives up a little before
+// ctx's deadline (boundTx), so a locked table fails Ping in time.
 func (s *Store) Ping(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := boundTx(ctx, tx); err != nil {
+			return err
+		}
 		now, err := s.clock(ctx, tx)
 		if err != nil {
 			return err
@@ -118,6 +122,7 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 		{"dedup keys", `DELETE FROM dedup WHERE expires_at <= $1`, now},
 		{"pauses", `DELETE FROM limiter_pauses WHERE until <= $1`, now},
 		{"limiter slots", `DELETE FROM limiter_slots WHERE at <= $1`, now - idleSlotAge.Milliseconds()},
+		{"group posts", `DELETE FROM group_posts WHERE delivered_at <= $1`, now - outbox.GroupPostMemory.Milliseconds()},
 	} {
 		tag, err := s.pool.Exec(ctx, q.sql, q.before)
 		if err != nil {

@@ -15,7 +15,9 @@ import (
 )
 
 // groupTimeout bounds one group commit, so a stuck database fails the
-// waiting webhooks (503, retried by the sender) instead of hanging them.
+// waiting webhooks (503, retried by the sender) instead of hanging them. A
+// group whose callers have earlier deadlines (a webhook's, shorter than the
+// HTTP server's write timeout) must end by the earliest of them.
 const groupTimeout = 30 * time.Second
 
 // Enqueue commits the batch durably before it returns: the group
@@ -32,11 +34,25 @@ func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResu
 
 // commitGroup is the store's outbox.CommitFunc: it writes each batch under
 // its own savepoint, commits once, and answers every batch.
+//
+// It ends by groupTimeout or the earliest deadline of the group's callers,
+// whichever comes first; PostgreSQL itself gives up on a lock or statement
+// a little before (boundTx), so that a locked table fails the group with a
+// clean rollback and the webhooks are answered 503 in time.
 func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	deadline := time.Now().Add(groupTimeout)
+	for _, r := range group {
+		if d, ok := r.Ctx.Deadline(); ok && d.Before(deadline) {
+			deadline = d
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	answers := make([]outbox.Answer, len(group))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := boundTx(ctx, tx); err != nil {
+			return err
+		}
 		g, err := s.startGroup(ctx, tx, group)
 		if err != nil {
 			return err
@@ -212,7 +228,7 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 	}
 	var (
 		lanes, senders, dests, bodies = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		nids, sources, routes         = make([]string, n), make([]string, n), make([]string, n)
+		nids, sources, routes, groups = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		created                       = make([]int64, n)
 	)
 	for i, m := range b.Messages {
@@ -221,7 +237,7 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 			return nil, fmt.Errorf("encode destination: %w", err)
 		}
 		lanes[i], senders[i], dests[i], bodies[i] = m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body
-		nids[i], sources[i], routes[i] = m.NotificationID, m.Source, m.Route
+		nids[i], sources[i], routes[i], groups[i] = m.NotificationID, m.Source, m.Route, m.Group
 		if nids[i] == "" {
 			nids[i] = b.NotificationID
 		}
@@ -232,13 +248,13 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 	}
 	// Rows are inserted in ordinality order, so ids follow batch order.
 	rows, err := tx.Query(ctx, `INSERT INTO messages
-		(lane, sender, destination, body, notification_id, source, route, created_at, available_at)
-		SELECT lane, sender, destination, body, notification_id, source, route, created_at, $9
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
-			WITH ORDINALITY AS t(lane, sender, destination, body, notification_id, source, route, created_at, ord)
+		(lane, sender, destination, body, notification_id, source, route, group_key, created_at, available_at)
+		SELECT lane, sender, destination, body, notification_id, source, route, group_key, created_at, $10
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+			WITH ORDINALITY AS t(lane, sender, destination, body, notification_id, source, route, group_key, created_at, ord)
 		ORDER BY ord
 		RETURNING id`,
-		lanes, senders, dests, bodies, nids, sources, routes, created, now)
+		lanes, senders, dests, bodies, nids, sources, routes, groups, created, now)
 	if err != nil {
 		return nil, fmt.Errorf("insert messages: %w", err)
 	}

@@ -16,10 +16,13 @@ var schemaV1 string
 //go:embed schema_v2.sql
 var schemaV2 string
 
+//go:embed schema_v3.sql
+var schemaV3 string
+
 // migrations returns the schema versions in order: migrations()[i] brings
 // the schema from version i to i+1. Add new versions at the end.
 func migrations() []string {
-	return []string{schemaV1, schemaV2}
+	return []string{schemaV1, schemaV2, schemaV3}
 }
 
 // migrate creates the schema if needed and applies the versions it has not

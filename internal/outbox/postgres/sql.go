@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,6 +30,34 @@ func (s *Store) clock(ctx context.Context, q querier) (int64, error) {
 	}
 	return ms, nil
 }
+
+// boundTx makes PostgreSQL give up on any lock wait or statement of tx
+// (lock_timeout, statement_timeout, for this transaction only) a little
+// before ctx's deadline, if it has one: a table locked by someone else
+// then fails the transaction with an error of PostgreSQL's, rolled back
+// cleanly, before the caller's time is up. Cancelling ctx alone also ends
+// the wait, but by closing the connection.
+func boundTx(ctx context.Context, tx pgx.Tx) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil
+	}
+	left := time.Until(deadline)
+	left -= min(boundMargin, left/4)
+	// A lock wait gives up first, so that a locked table says so
+	// (lock_not_available) rather than "statement timeout".
+	statement := max(left.Milliseconds(), 2)
+	lock := statement * 9 / 10
+	if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`,
+		strconv.FormatInt(lock, 10), strconv.FormatInt(statement, 10)); err != nil {
+		return fmt.Errorf("bound the transaction's time: %w", err)
+	}
+	return nil
+}
+
+// boundMargin is how long before a caller's deadline boundTx makes
+// PostgreSQL give up (at most a quarter of the time left).
+const boundMargin = 500 * time.Millisecond
 
 // millis is t as stored: Unix milliseconds, rounded up so that a stored
 // "not before" time is never earlier than the one asked for.
@@ -92,7 +121,7 @@ func (s *Store) notify(ctx context.Context, tx pgx.Tx) error {
 }
 
 // messageColumns are the columns scanMessage reads, in its order.
-const messageColumns = `id, destination, body, notification_id, source, route, created_at, attempts`
+const messageColumns = `id, destination, body, notification_id, source, route, group_key, created_at, attempts`
 
 // scanMessage reads messageColumns, plus extra destinations after them.
 func scanMessage(row pgx.Row, extra ...any) (delivery.Message, error) {
@@ -101,7 +130,7 @@ func scanMessage(row pgx.Row, extra ...any) (delivery.Message, error) {
 		dest    string
 		created int64
 	)
-	dst := append([]any{&m.ID, &dest, &m.Body, &m.NotificationID, &m.Source, &m.Route, &created, &m.Attempts}, extra...)
+	dst := append([]any{&m.ID, &dest, &m.Body, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return m, err
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/limiter"
@@ -95,4 +97,62 @@ func ids(msgs []delivery.Message) []int64 {
 		out = append(out, m.ID)
 	}
 	return out
+}
+
+// lockTable holds an ACCESS EXCLUSIVE lock on table of schema, in an open
+// transaction of another connection, until the test ends.
+func lockTable(t *testing.T, url, schema, table string) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	if _, err := tx.Exec(t.Context(), `LOCK TABLE `+pgx.Identifier{schema, table}.Sanitize()+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatalf("lock %s: %v", table, err)
+	}
+	t.Cleanup(func() {
+		_ = tx.Rollback(context.Background())
+		_ = conn.Close(context.Background())
+	})
+}
+
+// TestLockedTableFailsWithinTheCallersDeadline: with the queue's table
+// locked by someone else, an Enqueue and a Ping with a deadline (a
+// webhook's, a readiness probe's) fail by it, because PostgreSQL itself
+// gives up on the lock (lock_timeout), not after the lock is released.
+func TestLockedTableFailsWithinTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	url := testenv.Lookup(t, testenv.PostgresURL)
+	schema := newSchema(t, url)
+	s := open(t, url, Options{Schema: schema})
+	lockTable(t, url, schema, "messages")
+	lockTable(t, url, schema, "heartbeat")
+
+	const deadline = 2 * time.Second
+	for _, c := range []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"Enqueue", func(ctx context.Context) error { _, err := s.Enqueue(ctx, batch("1", "a")); return err }},
+		{"Ping", s.Ping},
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), deadline)
+		began := time.Now()
+		err := c.call(ctx)
+		took := time.Since(began)
+		cancel()
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "55P03" {
+			t.Errorf("%s on a locked table = %v, want PostgreSQL's lock_not_available (55P03)", c.name, err)
+		}
+		// The lock is held until the test ends: returning at all shows the
+		// bound; the margin covers a loaded machine.
+		if took > deadline+time.Second {
+			t.Errorf("%s returned after %v, want within its %v deadline", c.name, took, deadline)
+		}
+	}
 }

@@ -26,19 +26,19 @@ const sqlLanes = `WITH RECURSIVE l(lane) AS (
 func (s *Store) Lanes(ctx context.Context) ([]string, error) {
 	rows, err := s.lanes.QueryContext(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list lanes: %w", err)
+		return nil, s.fail(fmt.Errorf("list lanes: %w", err))
 	}
 	defer func() { _ = rows.Close() }()
 	var lanes []string
 	for rows.Next() {
 		var l string
 		if err := rows.Scan(&l); err != nil {
-			return nil, fmt.Errorf("list lanes: %w", err)
+			return nil, s.fail(fmt.Errorf("list lanes: %w", err))
 		}
 		lanes = append(lanes, l)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list lanes: %w", err)
+		return nil, s.fail(fmt.Errorf("list lanes: %w", err))
 	}
 	return lanes, nil
 }
@@ -48,7 +48,7 @@ func (s *Store) Stats(ctx context.Context) ([]outbox.Stat, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT sender, COUNT(*), MIN(created_at)
 		FROM messages GROUP BY sender ORDER BY sender`)
 	if err != nil {
-		return nil, fmt.Errorf("read stats: %w", err)
+		return nil, s.fail(fmt.Errorf("read stats: %w", err))
 	}
 	defer func() { _ = rows.Close() }()
 	var stats []outbox.Stat
@@ -58,13 +58,13 @@ func (s *Store) Stats(ctx context.Context) ([]outbox.Stat, error) {
 			oldest int64
 		)
 		if err := rows.Scan(&st.Sender, &st.Depth, &oldest); err != nil {
-			return nil, fmt.Errorf("read stats: %w", err)
+			return nil, s.fail(fmt.Errorf("read stats: %w", err))
 		}
 		st.Oldest = time.UnixMilli(oldest)
 		stats = append(stats, st)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read stats: %w", err)
+		return nil, s.fail(fmt.Errorf("read stats: %w", err))
 	}
 	return stats, nil
 }
@@ -74,7 +74,13 @@ const pingPad = 8192
 
 // Ping checks that the store can write: it commits (synced) a row that
 // needs new pages, and deletes it in the same transaction.
+//
+// It fails once the store is broken, with the reason, and checks first
+// that the path still names the file the store opened.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.health.checkFile(); err != nil {
+		return err
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO heartbeat (at, pad) VALUES (?, zeroblob(?))`,
 			s.now().UnixMilli(), pingPad); err != nil {
@@ -86,6 +92,10 @@ func (s *Store) Ping(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
+		_ = s.fail(err)
+		if berr := s.health.err(); berr != nil {
+			return berr
+		}
 		return fmt.Errorf("ping outbox: %w", err)
 	}
 	return nil
@@ -102,6 +112,7 @@ func (s *Store) sweeper() {
 			return
 		case <-t.C:
 			if _, err := s.sweep(context.Background()); err != nil {
+				_ = s.fail(err)
 				s.log.Warn("sweep expired dedup keys", zap.Error(err))
 			}
 		}
@@ -121,6 +132,10 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM limiter_pauses WHERE until <= ?`, now.UnixMilli()); err != nil {
 		return 0, fmt.Errorf("sweep limiter pauses: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM group_posts WHERE delivered_at <= ?`,
+		now.Add(-outbox.GroupPostMemory).UnixMilli()); err != nil {
+		return 0, fmt.Errorf("sweep group posts: %w", err)
 	}
 	return n, nil
 }

@@ -28,7 +28,7 @@ func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) (outbox.Clai
 		return err
 	})
 	if err != nil {
-		return outbox.Claim{}, fmt.Errorf("claim lane %s: %w", req.Lane, err)
+		return outbox.Claim{}, s.fail(fmt.Errorf("claim lane %s: %w", req.Lane, err))
 	}
 	return c, nil
 }
@@ -93,9 +93,8 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) 
 	for i, m := range msgs {
 		ids[i] = m.ID
 	}
-	in, args := inList(ids)
-	args = append([]any{millis(now.Add(req.Lease))}, args...)
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET claimed_until = ? WHERE id IN `+in, args...); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET claimed_until = ? WHERE id IN `+inIDs,
+		millis(now.Add(req.Lease)), idList(ids)); err != nil {
 		return outbox.Claim{}, fmt.Errorf("lease messages: %w", err)
 	}
 	return outbox.Claim{Messages: msgs}, nil

@@ -20,6 +20,9 @@ import (
 // in one transaction. A batch is all or nothing, whatever happens to the
 // others in its group.
 func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResult, error) {
+	if err := s.health.err(); err != nil {
+		return outbox.EnqueueResult{}, err
+	}
 	res, err := s.group.Enqueue(ctx, b)
 	if err == nil && len(res.IDs) > 0 {
 		s.signal()
@@ -35,7 +38,17 @@ func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResu
 // may have rolled back the whole transaction, so the writer rolls back
 // and writes the group again isolating each batch (savepoints, RETURNING
 // statements): then only the batch that cannot be stored fails.
+//
+// Before it writes, it checks that the path still names the file the store
+// opened (one stat): what it commits to a deleted file is lost at restart.
 func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
+	if err := s.health.checkFile(); err != nil {
+		answers := make([]outbox.Answer, len(group))
+		for i := range answers {
+			answers[i].Err = err
+		}
+		return answers
+	}
 	answers, err := s.writeGroup(group, false)
 	var again *writeAgain
 	if errors.As(err, &again) {
@@ -43,7 +56,7 @@ func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
 	}
 	s.commits.Add(1)
 	if err != nil {
-		err = fmt.Errorf("enqueue: %w", err)
+		err = s.fail(fmt.Errorf("enqueue: %w", err))
 		s.log.Error("outbox group commit failed", zap.Int("batches", len(group)), zap.Error(err))
 	}
 	var added int64
@@ -317,7 +330,7 @@ func (g *groupState) messageArgs(b outbox.Batch, m delivery.Message) ([]driver.V
 	if nid == "" {
 		nid = b.NotificationID
 	}
-	return []driver.Value{lane, m.Dest.Sender, dest, m.Body, nid, m.Source, m.Route, created, ms}, nil
+	return []driver.Value{lane, m.Dest.Sender, dest, m.Body, nid, m.Source, m.Route, m.Group, created, ms}, nil
 }
 
 // encode returns d's lane and JSON, as the previous message's if it went

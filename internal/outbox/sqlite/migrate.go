@@ -23,10 +23,13 @@ var schemaV4 string
 //go:embed schema_v5.sql
 var schemaV5 string
 
+//go:embed schema_v6.sql
+var schemaV6 string
+
 // migrations returns the schema versions in order: migrations()[i] brings
 // the schema from version i to i+1. Add new versions at the end.
 func migrations() []string {
-	return []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5}
+	return []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaV6}
 }
 
 // migrate applies the versions the database has not seen, each in its

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/relayhq/relay/internal/delivery"
@@ -21,17 +21,26 @@ func millis(t time.Time) int64 {
 	return ms
 }
 
-// inList returns "(?, ?, ...)" for n values and the ids as arguments.
-func inList(ids []int64) (string, []any) {
-	args := make([]any, len(ids))
+// inIDs is the right-hand side of "id IN": the ids of one argument, a JSON
+// array (idList), however many there are. An IN list of one SQL variable
+// per id fails past SQLite's limit on variables (32,766).
+const inIDs = `(SELECT value FROM json_each(?))`
+
+// idList is ids as the argument of inIDs.
+func idList(ids []int64) string {
+	b := make([]byte, 0, 2+len(ids)*8)
+	b = append(b, '[')
 	for i, id := range ids {
-		args[i] = id
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
 	}
-	return "(" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")", args
+	return string(append(b, ']'))
 }
 
 // messageColumns are the columns scanMessage reads, in its order.
-const messageColumns = `id, destination, body, notification_id, source, route, created_at, attempts`
+const messageColumns = `id, destination, body, notification_id, source, route, group_key, created_at, attempts`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -42,7 +51,7 @@ func scanMessage(row scanner, extra ...any) (delivery.Message, error) {
 		dest    string
 		created int64
 	)
-	dst := append([]any{&m.ID, &dest, &m.Body, &m.NotificationID, &m.Source, &m.Route, &created, &m.Attempts}, extra...)
+	dst := append([]any{&m.ID, &dest, &m.Body, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return m, err
 	}

@@ -45,8 +45,8 @@ type writeStmts struct {
 // new dedup key, and giving the row of an expired key to a new batch.
 const (
 	sqlInsertMessage = `INSERT INTO messages
-		(lane, sender, destination, body, notification_id, source, route, created_at, available_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		(lane, sender, destination, body, notification_id, source, route, group_key, created_at, available_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// (key, notification_id, expires_at)
 	sqlInsertDedup = `INSERT INTO dedup (key, notification_id, expires_at) VALUES (?, ?, ?)`
 	// (notification_id, expires_at, id)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,7 @@ type Store struct {
 	claimMu sync.Mutex   // makes limiter.Take and the claim's update one step
 	group   *outbox.GroupCommitter
 	wake    chan struct{}
+	health  health
 
 	quit      chan struct{}
 	done      sync.WaitGroup
@@ -116,8 +118,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		dedup:   newDedupIndex(),
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
+		health:  health{path: path, log: opts.Logger},
 	}
 	if err := s.init(ctx); err != nil {
+		_ = db.Close()
+		if isCorrupt(err) {
+			return nil, errors.New(corruptMessage(path, err))
+		}
+		return nil, fmt.Errorf("open outbox %s: %w", path, err)
+	}
+	if s.health.file, err = os.Stat(path); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
@@ -137,12 +147,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// walCheckpointPages is how many WAL frames a commit leaves before it
-// checkpoints (copies the WAL's pages into the database file and syncs it).
-// SQLite's default, 1000, copies 0.4 pages per frame under ingest (most
-// commits rewrite the same index and table pages); 4000 copies half as
-// many, with a WAL of up to 16 MiB. A commit is synced to the WAL either way.
-const walCheckpointPages = 4000
+// WAL bounds. A commit checkpoints (copies the WAL's pages into the
+// database file and syncs it) once the WAL holds walCheckpointPages frames,
+// SQLite's default; the checkpointed WAL is then reused from its start and
+// truncated to walSizeLimit, so it stays near 4 MiB on disk however much
+// is written. A commit is synced to the WAL either way.
+const (
+	walCheckpointPages = 1000
+	walSizeLimit       = 4 << 20
+)
 
 // dsn builds the connection string with the pragmas every connection needs.
 func dsn(path string, maxPages int) string {
@@ -152,6 +165,7 @@ func dsn(path string, maxPages int) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages))
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	if maxPages > 0 {
 		q.Add("_pragma", fmt.Sprintf("max_page_count(%d)", maxPages))
 	}
@@ -163,9 +177,12 @@ func dsn(path string, maxPages int) string {
 // the leased messages from the partial messages_lane_claimed index only.
 const sqlClearLeases = `UPDATE messages SET claimed_until = 0 WHERE claimed_until > 0`
 
-// init migrates the schema, clears leases, counts the queue and loads the
-// dedup index and the limiter log.
+// init checks the database, migrates the schema, clears leases, counts the
+// queue and loads the dedup index and the limiter log.
 func (s *Store) init(ctx context.Context) error {
+	if err := quickCheck(ctx, s.db); err != nil {
+		return err
+	}
 	if err := migrate(ctx, s.db, s.now()); err != nil {
 		return err
 	}
@@ -181,6 +198,40 @@ func (s *Store) init(ctx context.Context) error {
 		return err
 	}
 	return s.loadLimiter(ctx)
+}
+
+// quickCheck runs PRAGMA quick_check: a corrupt database fails with an
+// error that isCorrupt recognises.
+func quickCheck(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `PRAGMA quick_check`)
+	if err != nil {
+		return fmt.Errorf("check database: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("check database: %w", err)
+		}
+		if line != "ok" && len(problems) < 3 {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("check database: %w", err)
+	}
+	if len(problems) > 0 {
+		return &quickCheckError{problems: problems}
+	}
+	return nil
+}
+
+// quickCheckError is what quick_check found wrong.
+type quickCheckError struct{ problems []string }
+
+func (e *quickCheckError) Error() string {
+	return "quick_check: " + strings.Join(e.problems, "; ")
 }
 
 // Close stops the writer and the sweeper and closes the database. Enqueue
@@ -248,7 +299,7 @@ func (s *Store) Pause(ctx context.Context, key string, until time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO limiter_pauses (key, until) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET until = max(until, excluded.until)`, key, until.UnixMilli())
 	if err != nil {
-		return fmt.Errorf("record pause of %s: %w", key, err)
+		return s.fail(fmt.Errorf("record pause of %s: %w", key, err))
 	}
 	return nil
 }

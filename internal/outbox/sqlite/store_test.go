@@ -125,7 +125,8 @@ func TestPragmas(t *testing.T) {
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
-		{"wal_autocheckpoint", "4000"},
+		{"wal_autocheckpoint", "1000"},
+		{"journal_size_limit", "4194304"},
 	}
 	for _, c := range cases {
 		var got string

@@ -40,9 +40,9 @@ func testBuryRequeue(t *testing.T, open Opener) {
 	}
 	f.enqueue("1", "c")
 	drain(f.store.Wake())
-	n, err := f.store.Requeue(f.ctx, []int64{d.ID})
-	if err != nil || n != 1 {
-		t.Fatalf("Requeue = %d, %v; want 1, nil", n, err)
+	res, err := f.store.Requeue(f.ctx, []int64{d.ID})
+	if err != nil || res.Requeued != 1 || len(res.Skipped) != 0 {
+		t.Fatalf("Requeue = %+v, %v; want 1 requeued, none skipped", res, err)
 	}
 	if !woken(f.store.Wake()) {
 		t.Error("Requeue did not signal Wake")
@@ -84,9 +84,9 @@ func testRequeueAll(t *testing.T, open Opener) {
 	if got := bodies(deadMessages(dead)); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("DeadLetters(2) = %q, want the two oldest [a b]", got)
 	}
-	n, err := f.store.Requeue(f.ctx, nil)
-	if err != nil || n != 3 {
-		t.Fatalf("Requeue(all) = %d, %v; want 3, nil", n, err)
+	res, err := f.store.Requeue(f.ctx, nil)
+	if err != nil || res.Requeued != 3 || len(res.Skipped) != 0 {
+		t.Fatalf("Requeue(all) = %+v, %v; want 3 requeued, none skipped", res, err)
 	}
 	if got := f.depth(); got != 3 {
 		t.Errorf("depth after Requeue = %d, want 3", got)

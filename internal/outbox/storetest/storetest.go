@@ -50,6 +50,11 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) outbox.Stor
 		{"Stats", testStats},
 		{"Wake", testWake},
 		{"Ping", testPing},
+		{"ManyIDs", testManyIDs},
+		{"Renew", testRenew},
+		{"RequeueSkipsSuperseded", testRequeueSkipsSuperseded},
+		{"RequeueAllSkipsSuperseded", testRequeueAllSkipsSuperseded},
+		{"GroupPostsRemembered", testGroupPostsRemembered},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open) })
