@@ -76,6 +76,7 @@ type Store interface {
 	Ack(ctx context.Context, ids []int64) error
 	Retry(ctx context.Context, ids []int64, at time.Time, countAttempt bool, reason, answer string) error
 	Bury(ctx context.Context, ids []int64, reason, answer string) error
+	Renew(ctx context.Context, ids []int64, lease time.Duration) error
 	Pause(ctx context.Context, key string, until time.Time) error
 	Stats(ctx context.Context) ([]outbox.Stat, error)
 	Wake() <-chan struct{}

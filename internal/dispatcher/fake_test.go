@@ -41,6 +41,8 @@ type fakeStore struct {
 	// failClaims and failAcks make that many calls fail, as a store that
 	// lost its disk would.
 	failClaims, failAcks, failRetries, failBuries int
+	// renews counts Renew calls.
+	renews int
 }
 
 var errStoreDown = errors.New("disk I/O error")
@@ -245,6 +247,19 @@ func (s *fakeStore) Bury(_ context.Context, ids []int64, reason, answer string) 
 	defer s.mu.Unlock()
 	for _, m := range msgs {
 		s.dead = append(s.dead, outbox.DeadLetter{Message: m, Reason: reason, Answer: answer})
+	}
+	return nil
+}
+
+// Renew extends the lease of claimed messages, as outbox.Store's does.
+func (s *fakeStore) Renew(_ context.Context, ids []int64, lease time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.renews++
+	for _, q := range s.queue {
+		if !q.leased.IsZero() && slices.Contains(ids, q.msg.ID) {
+			q.leased = time.Now().Add(lease)
+		}
 	}
 	return nil
 }

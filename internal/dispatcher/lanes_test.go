@@ -261,6 +261,12 @@ func TestOutboxFailuresStallTheLaneAndNeverPostTwice(t *testing.T) {
 	if got := value(t, reg, "relay_settle_store_errors_total", "sender", cw); got != 4 {
 		t.Errorf("relay_settle_store_errors_total = %v, want 4", got)
 	}
+	store.mu.Lock()
+	renews := store.renews
+	store.mu.Unlock()
+	if renews == 0 {
+		t.Error("the lease was not renewed while the ack was retried for longer than the lease")
+	}
 }
 
 func TestFailedRetryAndBuryAreTriedAgain(t *testing.T) {

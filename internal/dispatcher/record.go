@@ -10,11 +10,6 @@ import (
 	"github.com/relayhq/relay/internal/delivery"
 )
 
-// renewer is implemented by stores that can extend a lease.
-type renewer interface {
-	Renew(ctx context.Context, ids []int64, lease time.Duration) error
-}
-
 // record runs fn, a store call that records the outcome of a post (ack,
 // retry, bury, pause), until it succeeds. A post that was made must not be
 // made again because its outcome could not be written (a full disk, a
@@ -61,9 +56,9 @@ func (d *Dispatcher) record(ctx context.Context, l *lane, what string, msgs []de
 					what, attempt, err)
 			}
 		}
-		if r, ok := d.store.(renewer); ok && now.Sub(lastRenew) >= d.opts.Lease/4 {
+		if now.Sub(lastRenew) >= d.opts.Lease/4 {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SettleTimeout)
-			if rerr := r.Renew(rctx, ids(msgs), d.opts.Lease); rerr == nil {
+			if rerr := d.store.Renew(rctx, ids(msgs), d.opts.Lease); rerr == nil {
 				lastRenew = now
 			}
 			cancel()
