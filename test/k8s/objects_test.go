@@ -22,17 +22,17 @@ import (
 // kind, with the Go type each is decoded into. A kind not listed here fails
 // the tests: add it deliberately, with its type.
 var apiTypes = map[string]func() metav1.Object{
-	"v1/ConfigMap":                                 func() metav1.Object { return &corev1.ConfigMap{} },
-	"v1/Secret":                                    func() metav1.Object { return &corev1.Secret{} },
-	"v1/Service":                                   func() metav1.Object { return &corev1.Service{} },
-	"v1/ServiceAccount":                            func() metav1.Object { return &corev1.ServiceAccount{} },
-	"apps/v1/StatefulSet":                          func() metav1.Object { return &appsv1.StatefulSet{} },
-	"apps/v1/Deployment":                           func() metav1.Object { return &appsv1.Deployment{} },
-	"policy/v1/PodDisruptionBudget":                func() metav1.Object { return &policyv1.PodDisruptionBudget{} },
-	"networking.k8s.io/v1/NetworkPolicy":           func() metav1.Object { return &networkingv1.NetworkPolicy{} },
-	"networking.k8s.io/v1/Ingress":                 func() metav1.Object { return &networkingv1.Ingress{} },
-	"monitoring.coreos.com/v1/ServiceMonitor":      func() metav1.Object { return &monitoringv1.ServiceMonitor{} },
-	"monitoring.coreos.com/v1/PrometheusRule":      func() metav1.Object { return &monitoringv1.PrometheusRule{} },
+	"v1/ConfigMap":                            func() metav1.Object { return &corev1.ConfigMap{} },
+	"v1/Secret":                               func() metav1.Object { return &corev1.Secret{} },
+	"v1/Service":                              func() metav1.Object { return &corev1.Service{} },
+	"v1/ServiceAccount":                       func() metav1.Object { return &corev1.ServiceAccount{} },
+	"apps/v1/StatefulSet":                     func() metav1.Object { return &appsv1.StatefulSet{} },
+	"apps/v1/Deployment":                      func() metav1.Object { return &appsv1.Deployment{} },
+	"policy/v1/PodDisruptionBudget":           func() metav1.Object { return &policyv1.PodDisruptionBudget{} },
+	"networking.k8s.io/v1/NetworkPolicy":      func() metav1.Object { return &networkingv1.NetworkPolicy{} },
+	"networking.k8s.io/v1/Ingress":            func() metav1.Object { return &networkingv1.Ingress{} },
+	"monitoring.coreos.com/v1/ServiceMonitor": func() metav1.Object { return &monitoringv1.ServiceMonitor{} },
+	"monitoring.coreos.com/v1/PrometheusRule": func() metav1.Object { return &monitoringv1.PrometheusRule{} },
 	"monitoring.coreos.com/v1alpha1/AlertmanagerConfig": func() metav1.Object {
 		return &monitoringv1alpha1.AlertmanagerConfig{}
 	},
