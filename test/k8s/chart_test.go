@@ -481,3 +481,21 @@ func chartWithNotesAsConfigMap(t *testing.T) string {
 		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-under-test\ndata:\n  notes: {{ include \"notes-under-test\" . | toJson }}\n")
 	return dir
 }
+
+// TestChartRulesAreDeploysRules compares the chart's rule file with
+// deploy/prometheus's without helm; TestChartShapes compares the rendered
+// PrometheusRule too.
+func TestChartRulesAreDeploysRules(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(chartDir, "files", "relay-rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart monitoringv1.PrometheusRuleSpec
+	if err := decodeStrict(b, &chart); err != nil {
+		t.Fatalf("charts/relay/files/relay-rules.yml: %v", err)
+	}
+	if want := deployRules(t); !reflect.DeepEqual(chart, want) {
+		t.Error("charts/relay/files/relay-rules.yml and deploy/prometheus/relay-rules.yml hold different rules; keep them equal")
+	}
+}
