@@ -259,9 +259,10 @@ func checkReferences(t *testing.T, objs []object, w workload, external ...string
 			}
 		}
 	}
-	if n := named[*corev1.ServiceAccount](objs, w.Template.Spec.ServiceAccountName); n == nil && w.Template.Spec.ServiceAccountName != "" &&
-		w.Template.Spec.ServiceAccountName != "default" && !slices.Contains(external, w.Template.Spec.ServiceAccountName) {
-		t.Errorf("serviceAccountName %s: no such ServiceAccount", w.Template.Spec.ServiceAccountName)
+	// Every namespace has the ServiceAccount "default".
+	if sa := w.Template.Spec.ServiceAccountName; sa != "" && sa != "default" && !slices.Contains(external, sa) &&
+		named[*corev1.ServiceAccount](objs, sa) == nil {
+		t.Errorf("serviceAccountName %s: no such ServiceAccount", sa)
 	}
 }
 
