@@ -19,8 +19,9 @@ type Config struct {
 	Senders map[string]*Sender
 	// Routes by name.
 	Routes map[string]*Route
-	// TemplatesDir is the custom templates directory, "" for none.
-	TemplatesDir string
+	// Templates are the custom template directories, files and globs, in
+	// load order (templates.Files); none for none.
+	Templates []string
 	// DryRun prints messages instead of posting them.
 	DryRun bool
 	// Auth is the global inbound auth, from RELAY_AUTH_TOKEN.
@@ -36,7 +37,7 @@ func Build(env Env, file *File) (*Config, error) {
 	c := &Config{
 		Senders:      map[string]*Sender{},
 		Routes:       map[string]*Route{},
-		TemplatesDir: env.Templates,
+		Templates:    env.Templates,
 		Auth:         auth.Config{Bearer: env.AuthToken},
 	}
 	apiURL := env.ChatworkAPIURL
@@ -45,8 +46,8 @@ func Build(env Env, file *File) (*Config, error) {
 	}
 	credentials := false
 	if file != nil {
-		if c.TemplatesDir == "" {
-			c.TemplatesDir = file.Templates
+		if len(c.Templates) == 0 {
+			c.Templates = file.Templates
 		}
 		for name, fs := range file.Senders {
 			s := *fs
@@ -142,7 +143,7 @@ func (c *Config) DirectTarget(kind, room, panel string, users []string, template
 // String summarises the configuration without any credential.
 func (c *Config) String() string {
 	return fmt.Sprintf("config{senders: %v, routes: %v, templates: %q, dry_run: %t}",
-		sortedKeys(c.Senders), sortedKeys(c.Routes), c.TemplatesDir, c.DryRun)
+		sortedKeys(c.Senders), sortedKeys(c.Routes), c.Templates, c.DryRun)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
