@@ -35,10 +35,10 @@ type Config struct {
 // credentials are missing is an error, except in dry-run.
 func Build(env Env, file *File) (*Config, error) {
 	c := &Config{
-		Senders:      map[string]*Sender{},
-		Routes:       map[string]*Route{},
-		Templates:    env.Templates,
-		Auth:         auth.Config{Bearer: env.AuthToken},
+		Senders:   map[string]*Sender{},
+		Routes:    map[string]*Route{},
+		Templates: env.Templates,
+		Auth:      auth.Config{Bearer: env.AuthToken},
 	}
 	apiURL := env.ChatworkAPIURL
 	if apiURL == "" {

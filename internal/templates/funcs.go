@@ -25,12 +25,13 @@ import (
 
 // funcMap returns the functions templates can call: sprig's text functions
 // without those that reach outside the process (env and expandenv could read
-// secrets, getHostByName does DNS), then Alertmanager's functions, which win
-// on a clash as they do in Alertmanager, then relay's own helpers for
-// generic payloads.
+// secrets, getHostByName does DNS) and without slice, which would hide
+// text/template's own (that slices strings too, as Alertmanager templates
+// expect), then Alertmanager's functions, which win on a clash as they do
+// in Alertmanager, then relay's own helpers for generic payloads.
 func funcMap() template.FuncMap {
 	fm := sprig.TxtFuncMap()
-	for _, name := range []string{"env", "expandenv", "getHostByName"} {
+	for _, name := range []string{"env", "expandenv", "getHostByName", "slice"} {
 		delete(fm, name)
 	}
 	for name, f := range alertmanagerFuncs() {

@@ -208,10 +208,11 @@ func (t *Templates) parseFile(path string, defined map[string]bool) error {
 }
 
 // Has reports whether name is a template that Render can use: a custom
-// template or a built-in one ("chatwork.alertmanager", "__subject", ...).
+// template or a built-in one ("chatwork.alertmanager", "__subject", ...),
+// even one that renders nothing (Alertmanager's "slack.default.text").
 func (t *Templates) Has(name string) bool {
 	tt := t.custom.Lookup(name)
-	return tt != nil && tt.Tree != nil && !parse.IsEmptyTree(tt.Root)
+	return tt != nil && tt.Tree != nil
 }
 
 // Names returns the names the custom files define, sorted.

@@ -85,7 +85,7 @@ func TestRenderCustomTemplate(t *testing.T) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	for name, want := range map[string]bool{"short": true, "ops.title": true, "chatwork.alertmanager": true, "slack.default.title": true,
-		"ops": false, "ops.tmpl": false, "blank": false, "notes.txt": false, "nope": false} {
+		"slack.default.text": true, "ops.tmpl": true, "blank.tmpl": true, "notes.txt": true, "ops": false, "blank": false, "nope": false} {
 		if got := tm.Has(name); got != want {
 			t.Errorf("Has(%q) = %v, want %v", name, got, want)
 		}
