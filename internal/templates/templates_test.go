@@ -305,3 +305,29 @@ func TestInjectionStaysInert(t *testing.T) {
 		t.Errorf("plain text Render = %q, want the label as it is", got)
 	}
 }
+
+// TestAlertmanagerNamedTemplatesNeutralised: for Chatwork, the named
+// templates of Alertmanager's default.tmpl see neutralised alert text too,
+// and for plain text the text as it is.
+func TestAlertmanagerNamedTemplatesNeutralised(t *testing.T) {
+	t.Parallel()
+	tm := mustNew(t, nil)
+	d := sample(alert.KindAlertmanager).WithAlerts(alert.Alerts{{
+		Status: alert.StatusFiring, Labels: alert.KV{"alertname": "[toall]Evil", "team": "[/info]"},
+		Annotations: alert.KV{"summary": "[To:1] hi"},
+	}})
+	d.GroupLabels = alert.KV{"alertname": "[toall]Evil"}
+	for _, name := range []string{"__subject", "slack.default.title", "telegram.default.message", "msteams.default.text"} {
+		got, err := tm.Render(delivery.KindChatwork, name, d)
+		if err != nil {
+			t.Fatalf("Render(%s): %v", name, err)
+		}
+		if m := liveTag(got); m != "" {
+			t.Errorf("Render(%s) = %q: alert text formed live tag %q", name, got, m)
+		}
+		plain, err := tm.Render(delivery.KindConsole, name, d)
+		if err != nil || !strings.Contains(plain, "[toall]Evil") {
+			t.Errorf("plain Render(%s) = %q, %v; want the label as it is", name, plain, err)
+		}
+	}
+}

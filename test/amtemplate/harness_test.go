@@ -151,7 +151,9 @@ func relayRender(t *testing.T, paths []string, name string, body []byte) result 
 		args = append(args, "--templates", strings.Join(paths, ","))
 	}
 	cmd := exec.Command(relayBin, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TZ=" + os.Getenv("TZ"), "HOME=" + os.Getenv("HOME")}
+	// The test's own environment (its TZ above all: both sides must read
+	// times in one Local), without relay's settings.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "RELAY_") })
 	cmd.Stdin = bytes.NewReader(body)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
