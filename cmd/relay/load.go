@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,31 +48,43 @@ func (l *loader) load() (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := templates.New(cfg.TemplatesDir)
+	tmpl, err := templates.New(cfg.Templates...)
 	if err != nil {
 		return nil, err
 	}
-	if err := tmpl.Check(); err != nil {
-		return nil, err
-	}
-	if err := checkTemplateNames(cfg, tmpl); err != nil {
+	if err := checkTargetTemplates(cfg, tmpl); err != nil {
 		return nil, err
 	}
 	return &snapshot{Config: cfg, Templates: tmpl}, nil
 }
 
-// checkTemplateNames fails when a target names a template that does not exist.
-func checkTemplateNames(cfg *config.Config, tmpl *templates.Templates) error {
+// checkTargetTemplates fails when a target names a template that does not
+// exist or that fails on every sample for the target's sender kind.
+// Templates no target names are parsed only: helpers often expect other
+// data than a notification.
+func checkTargetTemplates(cfg *config.Config, tmpl *templates.Templates) error {
 	for _, r := range cfg.Routes {
 		for i, t := range r.Targets {
-			if t.Template != "" && !tmpl.Has(t.Template) {
-				dir := cfg.TemplatesDir
-				if dir == "" {
-					dir = "(no templates directory configured)"
-				} else {
-					dir, _ = filepath.Abs(dir)
+			if t.Template == "" {
+				continue
+			}
+			if !tmpl.Has(t.Template) {
+				where := "(no templates configured)"
+				if len(cfg.Templates) > 0 {
+					abs := make([]string, len(cfg.Templates))
+					for j, p := range cfg.Templates {
+						abs[j], _ = filepath.Abs(p)
+					}
+					where = strings.Join(abs, ", ")
 				}
-				return fmt.Errorf("route %q target %d: template %q not found in %s", r.Name, i+1, t.Template, dir)
+				return fmt.Errorf("route %q target %d: template %q not found in %s", r.Name, i+1, t.Template, where)
+			}
+			s, ok := cfg.Senders[t.Sender]
+			if !ok {
+				continue // Build has already refused this
+			}
+			if err := tmpl.Check(s.Kind, t.Template); err != nil {
+				return fmt.Errorf("route %q target %d: %w", r.Name, i+1, err)
 			}
 		}
 	}

@@ -63,7 +63,8 @@ Commands:
   serve          run the relay (default); configured by RELAY_* environment variables
   check-config   validate the routes file (RELAY_CONFIG or --config) and templates
   render         render a payload read from stdin: --source alertmanager|grafana|generic
-                 [--sender chatwork|chatmessenger|console] [--template NAME] [--templates DIR]
+                 [--sender chatwork|chatmessenger|console] [--template NAME]
+                 [--templates DIR,FILE,GLOB...] [--raw]
   deadletters    list or re-queue dead letters of a running relay:
                  deadletters list | deadletters requeue [ID ...] (--url, RELAY_ADMIN_TOKEN)
   version        print version information

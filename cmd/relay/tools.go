@@ -61,12 +61,14 @@ func checkConfig(args []string, getenv func(string) string, stdout io.Writer) er
 }
 
 // render renders a payload from stdin with the built-in or a custom template.
+// --templates takes what RELAY_TEMPLATES takes.
 func render(args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	source := fs.String("source", "", "payload source: alertmanager, grafana or generic (required)")
 	kind := fs.String("sender", delivery.KindChatwork, "sender kind to render for: chatwork, chatmessenger or console")
 	name := fs.String("template", "", "custom template name (default: the built-in one)")
-	dir := fs.String("templates", getenv("RELAY_TEMPLATES"), "custom templates directory")
+	paths := fs.String("templates", getenv("RELAY_TEMPLATES"), "custom template directories, files or globs, separated by commas")
+	raw := fs.Bool("raw", false, "print exactly what the template wrote: no trimming, no newline added")
 	ctype := fs.String("content-type", "", "payload content type (default application/json; text/plain for non-JSON generic input)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,8 +96,20 @@ func render(args []string, getenv func(string) string, stdin io.Reader, stdout i
 	if err != nil {
 		return err
 	}
-	tmpl, err := templates.New(*dir)
+	var list []string
+	if *paths != "" {
+		list = strings.Split(*paths, ",")
+	}
+	tmpl, err := templates.New(list...)
 	if err != nil {
+		return err
+	}
+	if *raw {
+		msg, err := tmpl.RenderRaw(*kind, *name, d)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(stdout, msg)
 		return err
 	}
 	msg, err := tmpl.Render(*kind, *name, d)

@@ -36,23 +36,29 @@ const (
 )
 
 // Data is one decoded webhook: the notification model and the template data.
-// The first block of fields mirrors Alertmanager's template.Data.
+// The first block of fields is Alertmanager's template.Data (version 0.35),
+// with its JSON names and order, so that {{ toJson . }} prints what
+// Alertmanager prints for an Alertmanager payload.
 type Data struct {
-	Receiver          string `json:"receiver"`
-	Status            string `json:"status"`
-	Alerts            Alerts `json:"alerts"`
-	GroupLabels       KV     `json:"groupLabels"`
-	CommonLabels      KV     `json:"commonLabels"`
-	CommonAnnotations KV     `json:"commonAnnotations"`
-	ExternalURL       string `json:"externalURL"`
+	Receiver           string `json:"receiver"`
+	Status             string `json:"status"`
+	Alerts             Alerts `json:"alerts"`
+	NotificationReason string `json:"notification_reason"`
+	GroupLabels        KV     `json:"groupLabels"`
+	CommonLabels       KV     `json:"commonLabels"`
+	CommonAnnotations  KV     `json:"commonAnnotations"`
+	// RouteLabels are the labels of the Alertmanager route, as rendered by
+	// Alertmanager; templates read them with routeLabels "name".
+	RouteLabels KV     `json:"routeLabels"`
+	ExternalURL string `json:"externalURL"`
 
 	// Source is alertmanager, grafana or generic; Kind refines it (Kind*).
-	Source string `json:"source"`
-	Kind   string `json:"kind"`
+	Source string `json:"-"`
+	Kind   string `json:"-"`
 	// GroupKey is Alertmanager's groupKey (empty for other sources).
-	GroupKey string `json:"groupKey,omitempty"`
+	GroupKey string `json:"-"`
 	// TruncatedAlerts is Alertmanager's count of alerts left out of the payload.
-	TruncatedAlerts int `json:"truncatedAlerts,omitempty"`
+	TruncatedAlerts int `json:"-"`
 
 	// Grafana extras.
 	Title   string `json:"title,omitempty"`
@@ -65,7 +71,8 @@ type Data struct {
 	Text string `json:"text,omitempty"`
 }
 
-// Alert is one alert of a notification.
+// Alert is one alert of a notification; the first block is Alertmanager's
+// template.Alert.
 type Alert struct {
 	Status       string    `json:"status"`
 	Labels       KV        `json:"labels"`
@@ -103,7 +110,7 @@ func (as Alerts) withStatus(s string) []Alert {
 	return res
 }
 
-// KV is a set of labels or annotations.
+// KV is a set of labels or annotations, with Alertmanager's methods.
 type KV map[string]string
 
 // Pair is one name and value of a KV.
@@ -114,9 +121,16 @@ type Pair struct {
 // Pairs is a list of pairs, as KV.SortedPairs returns it.
 type Pairs []Pair
 
+// Strings is a list of names or values; templates can join it with
+// {{ .GroupLabels.Values.Join ":" }}.
+type Strings []string
+
+// Join joins the strings with sep.
+func (s Strings) Join(sep string) string { return strings.Join(s, sep) }
+
 // Names returns the names of the pairs, in order.
-func (ps Pairs) Names() []string {
-	ns := make([]string, 0, len(ps))
+func (ps Pairs) Names() Strings {
+	ns := make(Strings, 0, len(ps))
 	for _, p := range ps {
 		ns = append(ns, p.Name)
 	}
@@ -124,20 +138,21 @@ func (ps Pairs) Names() []string {
 }
 
 // Values returns the values of the pairs, in order.
-func (ps Pairs) Values() []string {
-	vs := make([]string, 0, len(ps))
+func (ps Pairs) Values() Strings {
+	vs := make(Strings, 0, len(ps))
 	for _, p := range ps {
 		vs = append(vs, p.Value)
 	}
 	return vs
 }
 
-// String joins the pairs as "name=value" separated by a space.
+// String joins the pairs as "name=value" separated by ", ", as
+// Alertmanager prints them.
 func (ps Pairs) String() string {
 	b := strings.Builder{}
 	for i, p := range ps {
 		if i > 0 {
-			b.WriteByte(' ')
+			b.WriteString(", ")
 		}
 		b.WriteString(p.Name)
 		b.WriteByte('=')
@@ -146,14 +161,28 @@ func (ps Pairs) String() string {
 	return b.String()
 }
 
-// SortedPairs returns the pairs sorted by name.
+// SortedPairs returns the pairs in Alertmanager's order: alertname first,
+// then the others sorted by name.
 func (kv KV) SortedPairs() Pairs {
+	names := make([]string, 0, len(kv))
+	for k := range kv {
+		if k != alertnameLabel {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
 	ps := make(Pairs, 0, len(kv))
-	for _, n := range kv.Names() {
+	if v, ok := kv[alertnameLabel]; ok {
+		ps = append(ps, Pair{Name: alertnameLabel, Value: v})
+	}
+	for _, n := range names {
 		ps = append(ps, Pair{Name: n, Value: kv[n]})
 	}
 	return ps
 }
+
+// alertnameLabel is the label Alertmanager lists first.
+const alertnameLabel = "alertname"
 
 // Remove returns a copy of kv without the given names.
 func (kv KV) Remove(names []string) KV {
@@ -167,19 +196,19 @@ func (kv KV) Remove(names []string) KV {
 	return res
 }
 
-// Names returns the sorted names.
-func (kv KV) Names() []string {
-	ns := make([]string, 0, len(kv))
-	for k := range kv {
-		ns = append(ns, k)
-	}
-	sort.Strings(ns)
-	return ns
+// Names returns the names in SortedPairs order.
+func (kv KV) Names() Strings {
+	return kv.SortedPairs().Names()
 }
 
-// Values returns the values, sorted by their names.
-func (kv KV) Values() []string {
+// Values returns the values in SortedPairs order.
+func (kv KV) Values() Strings {
 	return kv.SortedPairs().Values()
+}
+
+// String prints kv as its SortedPairs: "alertname=X, job=api".
+func (kv KV) String() string {
+	return kv.SortedPairs().String()
 }
 
 // WithAlerts returns a shallow copy of d that holds only as, with Status,

@@ -5,19 +5,22 @@ import (
 	"fmt"
 )
 
-// amMessage is Alertmanager's webhook payload, version 4. Unknown fields
-// (notification_reason, routeLabels, ...) are ignored.
+// amMessage is Alertmanager's webhook payload, version 4, as Alertmanager
+// 0.35 sends it. Unknown fields are ignored; notification_reason and
+// routeLabels are absent from older Alertmanagers' payloads.
 type amMessage struct {
-	Version           string            `json:"version"`
-	GroupKey          string            `json:"groupKey"`
-	TruncatedAlerts   int               `json:"truncatedAlerts"`
-	Status            string            `json:"status"`
-	Receiver          string            `json:"receiver"`
-	GroupLabels       KV                `json:"groupLabels"`
-	CommonLabels      KV                `json:"commonLabels"`
-	CommonAnnotations KV                `json:"commonAnnotations"`
-	ExternalURL       string            `json:"externalURL"`
-	Alerts            []json.RawMessage `json:"alerts"`
+	Version            string            `json:"version"`
+	GroupKey           string            `json:"groupKey"`
+	TruncatedAlerts    int               `json:"truncatedAlerts"`
+	Status             string            `json:"status"`
+	Receiver           string            `json:"receiver"`
+	NotificationReason string            `json:"notification_reason"`
+	GroupLabels        KV                `json:"groupLabels"`
+	CommonLabels       KV                `json:"commonLabels"`
+	CommonAnnotations  KV                `json:"commonAnnotations"`
+	RouteLabels        KV                `json:"routeLabels"`
+	ExternalURL        string            `json:"externalURL"`
+	Alerts             []json.RawMessage `json:"alerts"`
 }
 
 // amAlert is one alert as Alertmanager sends it; Grafana's unified alerting
@@ -73,17 +76,19 @@ func decodeAlertmanagerByParts(body []byte) (*Data, error) {
 func (m *amMessage) data(as Alerts) *Data {
 	const src = SourceAlertmanager
 	return &Data{
-		Receiver:          m.Receiver,
-		Status:            m.Status,
-		Alerts:            as,
-		GroupLabels:       orEmpty(m.GroupLabels),
-		CommonLabels:      orEmpty(m.CommonLabels),
-		CommonAnnotations: orEmpty(m.CommonAnnotations),
-		ExternalURL:       m.ExternalURL,
-		Source:            src,
-		Kind:              KindAlertmanager,
-		GroupKey:          m.GroupKey,
-		TruncatedAlerts:   m.TruncatedAlerts,
+		Receiver:           m.Receiver,
+		Status:             m.Status,
+		Alerts:             as,
+		NotificationReason: m.NotificationReason,
+		GroupLabels:        orEmpty(m.GroupLabels),
+		CommonLabels:       orEmpty(m.CommonLabels),
+		CommonAnnotations:  orEmpty(m.CommonAnnotations),
+		RouteLabels:        orEmpty(m.RouteLabels),
+		ExternalURL:        m.ExternalURL,
+		Source:             src,
+		Kind:               KindAlertmanager,
+		GroupKey:           m.GroupKey,
+		TruncatedAlerts:    m.TruncatedAlerts,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -58,10 +59,11 @@ func writeField(h hash.Hash, s string) {
 const separator = 0xff
 
 // fingerprint is Alertmanager's alert fingerprint: FNV-64a over the label
-// names and values sorted by name, as 16 hex digits.
+// names and values sorted by name (alertname too, unlike SortedPairs), as
+// 16 hex digits.
 func (kv KV) fingerprint() string {
 	h := fnv.New64a()
-	for _, n := range kv.Names() {
+	for _, n := range slices.Sorted(maps.Keys(kv)) {
 		_, _ = io.WriteString(h, n)
 		_, _ = h.Write([]byte{separator})
 		_, _ = io.WriteString(h, kv[n])

@@ -21,8 +21,9 @@ type Config struct {
 	Senders map[string]*Sender
 	// Routes by name.
 	Routes map[string]*Route
-	// TemplatesDir is the custom templates directory, "" for none.
-	TemplatesDir string
+	// Templates are the custom template directories, files and globs, in
+	// load order (templates.Files); none for none.
+	Templates []string
 	// DryRun prints messages instead of posting them.
 	DryRun bool
 	// Auth is the global inbound auth, from RELAY_AUTH_TOKEN.
@@ -40,11 +41,11 @@ type Config struct {
 // credentials are missing is an error, except in dry-run.
 func Build(env Env, file *File) (*Config, error) {
 	c := &Config{
-		Senders:      map[string]*Sender{},
-		Routes:       map[string]*Route{},
-		TemplatesDir: env.Templates,
-		Auth:         auth.Config{Bearer: env.AuthToken},
-		EnvSecrets:   env.Secrets(),
+		Senders:    map[string]*Sender{},
+		Routes:     map[string]*Route{},
+		Templates:  env.Templates,
+		Auth:       auth.Config{Bearer: env.AuthToken},
+		EnvSecrets: env.Secrets(),
 	}
 	apiURL := env.ChatworkAPIURL
 	if apiURL == "" {
@@ -52,8 +53,8 @@ func Build(env Env, file *File) (*Config, error) {
 	}
 	credentials := false
 	if file != nil {
-		if c.TemplatesDir == "" {
-			c.TemplatesDir = file.Templates
+		if len(c.Templates) == 0 {
+			c.Templates = file.Templates
 		}
 		for name, fs := range file.Senders {
 			s := *fs
@@ -157,7 +158,7 @@ func (e *DestinationError) Error() string { return "direct target: " + e.Reason 
 // String summarises the configuration without any credential.
 func (c *Config) String() string {
 	return fmt.Sprintf("config{senders: %v, routes: %v, templates: %q, dry_run: %t}",
-		sortedKeys(c.Senders), sortedKeys(c.Routes), c.TemplatesDir, c.DryRun)
+		sortedKeys(c.Senders), sortedKeys(c.Routes), c.Templates, c.DryRun)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -135,18 +135,18 @@ func TestBuildUnconfiguredBuiltinSender(t *testing.T) {
 	}
 }
 
-func TestBuildTemplatesDir(t *testing.T) {
+func TestBuildTemplates(t *testing.T) {
 	t.Parallel()
-	f := &File{Templates: "/etc/relay/templates"}
+	f := &File{Templates: []string{"/etc/relay/templates", "/etc/alertmanager/*.tmpl"}}
 	env := validEnv()
 	cfg, _ := Build(env, f)
-	if cfg.TemplatesDir != "/etc/relay/templates" {
-		t.Errorf("TemplatesDir = %q, want the file's", cfg.TemplatesDir)
+	if !slices.Equal(cfg.Templates, f.Templates) {
+		t.Errorf("Templates = %q, want the file's", cfg.Templates)
 	}
-	env.Templates = "/override"
+	env.Templates = []string{"/override"}
 	cfg, _ = Build(env, f)
-	if cfg.TemplatesDir != "/override" {
-		t.Errorf("TemplatesDir = %q, want RELAY_TEMPLATES to override the file", cfg.TemplatesDir)
+	if !slices.Equal(cfg.Templates, []string{"/override"}) {
+		t.Errorf("Templates = %q, want RELAY_TEMPLATES to override the file", cfg.Templates)
 	}
 }
 

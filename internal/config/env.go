@@ -33,9 +33,9 @@ type Env struct {
 	Listen string `envconfig:"LISTEN" default:":8080"`
 	// Config is the path of the routes file; empty runs without one.
 	Config string `envconfig:"CONFIG"`
-	// Templates is the custom templates directory. It overrides the
-	// routes file's templates key.
-	Templates string `envconfig:"TEMPLATES"`
+	// Templates are custom template directories, files or globs,
+	// separated by commas. They override the routes file's templates key.
+	Templates []string `envconfig:"TEMPLATES"`
 	// Store is the outbox URL; it may hold a database password.
 	Store          secret.Secret `envconfig:"STORE" default:"sqlite://./data/relay.db"`
 	ChatworkToken  secret.Secret `envconfig:"CHATWORK_TOKEN"`

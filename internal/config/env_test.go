@@ -3,6 +3,7 @@ package config
 import (
 	"io/fs"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,17 @@ func TestEnvconfigDefaults(t *testing.T) {
 	}
 	if e.Store.Reveal() != DefaultStore {
 		t.Errorf("Store = %q, want %q", e.Store.Reveal(), DefaultStore)
+	}
+}
+
+// TestEnvTemplatesList: RELAY_TEMPLATES takes comma-separated paths.
+func TestEnvTemplatesList(t *testing.T) {
+	t.Setenv("RELAY_TEMPLATES", "/etc/alertmanager/templates/*.tmpl,/etc/relay/templates")
+	var e Env
+	if err := envconfig.Process("RELAY", &e); err != nil {
+		t.Fatalf("Process: %v", err)
+	}
+	if want := []string{"/etc/alertmanager/templates/*.tmpl", "/etc/relay/templates"}; !slices.Equal(e.Templates, want) {
+		t.Errorf("Templates = %q, want %q", e.Templates, want)
 	}
 }

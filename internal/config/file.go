@@ -15,7 +15,8 @@ import (
 
 // File is a parsed and checked routes file. Its shape:
 //
-//	templates: ./templates            # optional, relative to the file; RELAY_TEMPLATES overrides it
+//	templates: ./templates            # optional: a directory, files or globs, or a list of them
+//	                                  # ([a/*.tmpl, b/*.tpl]), relative to the file; RELAY_TEMPLATES overrides it
 //	senders:                          # optional; chatwork, chatmessenger and console are built in
 //	  chatwork-ops:
 //	    type: chatwork                # chatwork | chatmessenger | console
@@ -56,9 +57,9 @@ import (
 type File struct {
 	// Name is the file name as given, used in errors.
 	Name string
-	// Templates is the custom templates directory, resolved against the
-	// file's directory; empty when not set.
-	Templates string
+	// Templates are the custom template directories, files and globs in
+	// load order, resolved against the file's directory; none when not set.
+	Templates []string
 	// Senders are the senders the file defines, by name. Chatwork senders
 	// without api_url have an empty URL until Build fills it in.
 	Senders map[string]*Sender
@@ -119,11 +120,14 @@ func (p *parser) parseFile(root *yaml.Node) (*File, error) {
 		return nil, err
 	}
 	f := &File{Name: p.file, Senders: map[string]*Sender{}, Routes: map[string]*Route{}}
-	if f.Templates, err = o.str("templates"); err != nil {
+	if f.Templates, err = o.list("templates"); err != nil {
 		return nil, err
 	}
-	if f.Templates != "" {
-		f.Templates = p.path(f.Templates)
+	for i, t := range f.Templates {
+		if t == "" {
+			return nil, o.pos("templates").errorf("want a directory, file or glob, got an empty value")
+		}
+		f.Templates[i] = p.path(t)
 	}
 	if err := p.eachEntry(o, "senders", func(name string, at pos, n *yaml.Node) error {
 		s, err := p.sender(name, at, n)

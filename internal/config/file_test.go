@@ -36,7 +36,7 @@ func TestParseExample(t *testing.T) {
 	t.Parallel()
 	f := loadExample(t)
 
-	if want := filepath.Join("../../examples", "templates"); f.Templates != want {
+	if want := []string{filepath.Join("../../examples", "templates")}; !slices.Equal(f.Templates, want) {
 		t.Errorf("Templates = %q, want %q", f.Templates, want)
 	}
 	cw := f.Senders["chatwork-ops"]
@@ -252,5 +252,38 @@ func TestParseAnchorsAndMergeKeys(t *testing.T) {
 	}
 	if b0 := f.Routes["b"].Targets[0]; b0.Room != "1" {
 		t.Errorf("aliased target room = %q, want 1", b0.Room)
+	}
+}
+
+// TestParseTemplates: templates takes one directory, file or glob, or a
+// list of them, each relative to the routes file, in order.
+func TestParseTemplates(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		src  string
+		want []string
+	}{
+		{"templates: tmpl\n", []string{"/etc/relay/tmpl"}},
+		{"templates: [a/*.tmpl, /abs/b/*.tpl, c/one.txt]\n", []string{"/etc/relay/a/*.tmpl", "/abs/b/*.tpl", "/etc/relay/c/one.txt"}},
+		{"templates:\n  - /etc/alertmanager/templates/default.tmpl\n  - mine\n", []string{"/etc/alertmanager/templates/default.tmpl", "/etc/relay/mine"}},
+		{"templates: []\n", []string{}},
+	}
+	for _, c := range cases {
+		f, err := Parse("/etc/relay/relay.yml", []byte(c.src), vars{}.get, files{}.read)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", c.src, err)
+		}
+		if !slices.Equal(f.Templates, c.want) {
+			t.Errorf("Parse(%q): Templates = %q, want %q", c.src, f.Templates, c.want)
+		}
+	}
+	for src, want := range map[string]string{
+		"templates: {a: b}\n":    `relay.yml:1: templates: want a list, got a mapping`,
+		"templates: [a, \"\"]\n": `relay.yml:1: templates: want a directory, file or glob, got an empty value`,
+	} {
+		_, err := Parse("relay.yml", []byte(src), vars{}.get, files{}.read)
+		if err == nil || err.Error() != want {
+			t.Errorf("Parse(%q) = %v, want %s", src, err, want)
+		}
 	}
 }

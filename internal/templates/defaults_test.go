@@ -127,20 +127,21 @@ func TestCheck(t *testing.T) {
 	tests := []struct {
 		name  string
 		files map[string]string
+		tmpl  string
 		want  []string // substrings of the error; none = passes
 	}{
-		{"no custom templates", nil, nil},
-		{"template for one source passes", map[string]string{"gl.tmpl": `{{ .Payload.object_attributes.status }}`}, nil},
-		{"helpers taking an alert are checked through their callers", map[string]string{"h.tmpl": `{{ define "line" }}{{ .Labels.alertname }}{{ end }}
-{{ define "main" }}{{ range .Alerts }}{{ template "line" . }}{{ end }}{{ end }}`}, nil},
-		{"fails on every sample", map[string]string{"bad.tmpl": `{{ index .Alerts 99 }}`}, []string{`"bad"`, "index out of range"}},
-		{"calls a missing template", map[string]string{"m.tmpl": `{{ template "nowhere" . }}`}, []string{`"m"`, "nowhere"}},
-		{"empty on every sample", map[string]string{"e.tmpl": `{{ define "e2" }}{{ if false }}x{{ end }} {{ end }}`}, []string{`"e2"`, "empty"}},
+		{"template for one source passes", map[string]string{"gl.tmpl": `{{ .Payload.object_attributes.status }}`}, "gl", nil},
+		{"a template calling helpers", map[string]string{"h.tmpl": `{{ define "line" }}{{ .Labels.alertname }}{{ end }}
+{{ define "main" }}{{ range .Alerts }}{{ template "line" . }}{{ end }}{{ end }}`}, "main", nil},
+		{"an Alertmanager-style template", map[string]string{"slack.tmpl": `{{ define "slack.mine.text" }}{{ template "__text_alert_list" .Alerts.Firing }}{{ end }}`}, "slack.mine.text", nil},
+		{"fails on every sample", map[string]string{"bad.tmpl": "ok\n{{ index .Alerts 99 }}"}, "bad", []string{`"bad"`, "bad.tmpl:2:3", "index out of range"}},
+		{"calls a missing template", map[string]string{"m.tmpl": `{{ template "nowhere" . }}`}, "m", []string{`"m"`, "nowhere"}},
+		{"empty on every sample", map[string]string{"e.tmpl": `{{ define "e2" }}{{ if false }}x{{ end }} {{ end }}`}, "e2", []string{`"e2"`, "empty"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := mustNew(t, tt.files).Check()
+			err := mustNew(t, tt.files).Check(delivery.KindChatwork, tt.tmpl)
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("Check: %v", err)
@@ -156,5 +157,20 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHelpersAreNotChecked: a helper that takes a list fails on
+// notification data, and New and Check of the template that uses it
+// still pass, as Alertmanager's own __text_alert_list does.
+func TestHelpersAreNotChecked(t *testing.T) {
+	t.Parallel()
+	tm := mustNew(t, map[string]string{"list.tmpl": `{{ define "my.list" }}{{ range . }}{{ .Labels.alertname }}{{ end }}{{ end }}
+{{ define "my.message" }}{{ template "my.list" .Alerts }}{{ end }}`})
+	if err := tm.Check(delivery.KindConsole, "my.message"); err != nil {
+		t.Errorf("Check(my.message): %v", err)
+	}
+	if err := tm.Check(delivery.KindConsole, "my.list"); err == nil {
+		t.Error("Check(my.list) passed on notification data, want the error a target naming it would get")
 	}
 }

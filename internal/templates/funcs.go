@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	htmltemplate "html/template"
 	"math"
 	"net/url"
 	"reflect"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/sprig/v3"
+	promtemplates "github.com/prometheus/common/helpers/templates"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
 
@@ -23,11 +25,13 @@ import (
 
 // funcMap returns the functions templates can call: sprig's text functions
 // without those that reach outside the process (env and expandenv could read
-// secrets, getHostByName does DNS), then Alertmanager's functions, which win
-// on a clash, then relay's own helpers for generic payloads.
+// secrets, getHostByName does DNS) and without slice, which would hide
+// text/template's own (that slices strings too, as Alertmanager templates
+// expect), then Alertmanager's functions, which win on a clash as they do
+// in Alertmanager, then relay's own helpers for generic payloads.
 func funcMap() template.FuncMap {
 	fm := sprig.TxtFuncMap()
-	for _, name := range []string{"env", "expandenv", "getHostByName"} {
+	for _, name := range []string{"env", "expandenv", "getHostByName", "slice"} {
 		delete(fm, name)
 	}
 	for name, f := range alertmanagerFuncs() {
@@ -39,8 +43,10 @@ func funcMap() template.FuncMap {
 	return fm
 }
 
-// alertmanagerFuncs are Alertmanager's template functions, with its names
-// and semantics, so that Alertmanager templates port unchanged.
+// alertmanagerFuncs are the DefaultFuncs of Alertmanager 0.35's template
+// package, with its names, signatures and results; the differential test
+// in test/amtemplate holds them to Alertmanager's output. routeLabels is
+// bound to the data of each render (Templates.execute).
 func alertmanagerFuncs() template.FuncMap {
 	return template.FuncMap{
 		"toUpper": strings.ToUpper,
@@ -49,38 +55,88 @@ func alertmanagerFuncs() template.FuncMap {
 			// A caser must not be shared between goroutines.
 			return cases.Title(language.AmericanEnglish).String(s)
 		},
-		"trimSpace": strings.TrimSpace,
-		// join is strings.Join with the separator first, for pipelines.
-		"join":  func(sep string, s []string) string { return strings.Join(s, sep) },
-		"match": regexp.MatchString,
-		"reReplaceAll": func(pattern, repl, text string) (string, error) {
-			re, err := regexp.Compile(pattern)
-			if err != nil {
-				return "", err
+		"trimSpace":    strings.TrimSpace,
+		"join":         join,
+		"match":        regexp.MatchString,
+		"safeHtml":     func(s string) htmltemplate.HTML { return htmltemplate.HTML(s) },
+		"safeUrl":      func(s string) htmltemplate.URL { return htmltemplate.URL(s) },
+		"urlUnescape":  url.QueryUnescape,
+		"reReplaceAll": reReplaceAll,
+		"stringSlice":  func(s ...string) []string { return s },
+		"routeLabels":  func(string) string { return "" },
+		"date":         func(layout string, t time.Time) string { return t.Format(layout) },
+		"tz":           inZone,
+		"now":          time.Now,
+		"since":        time.Since,
+		"humanizeDuration": func(v any) (string, error) {
+			if n, ok := v.(json.Number); ok {
+				v = n.String() // generic payloads decode numbers as json.Number
 			}
-			return re.ReplaceAllString(text, repl), nil
+			return promtemplates.HumanizeDuration(v)
 		},
-		"stringSlice":      func(s ...string) []string { return s },
-		"safeUrl":          func(s string) string { return s },
-		"urlUnescape":      url.QueryUnescape,
-		"date":             func(layout string, t time.Time) string { return t.Format(layout) },
-		"tz":               inZone,
-		"since":            time.Since,
-		"humanizeDuration": humanizeDuration,
-		"toJson":           toJSON,
-		"list":             func(v ...any) []any { return v },
-		"dict":             dict,
-		"append":           appendList,
-		"now":              time.Now,
-		"base64encode":     func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+		"toDate": func(layout, s string) time.Time {
+			t, _ := time.ParseInLocation(layout, s, time.UTC)
+			return t
+		},
+		"mustToDate": func(layout, s string) (time.Time, error) {
+			return time.ParseInLocation(layout, s, time.UTC)
+		},
+		"addDuration": func(ds string, t time.Time) (int64, error) {
+			d, err := time.ParseDuration(ds)
+			if err != nil {
+				return 0, err
+			}
+			return t.Add(d).UnixMilli(), nil
+		},
+		"toJson": toJSON,
+		// Alertmanager encodes and decodes base64 with the URL-safe alphabet.
+		"base64encode": func(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) },
 		"base64decode": func(s string) (string, error) {
-			b, err := base64.StdEncoding.DecodeString(s)
+			b, err := base64.URLEncoding.DecodeString(s)
 			if err != nil {
 				return "", fmt.Errorf("decode base64: %w", err)
 			}
 			return string(b), nil
 		},
+		"list": func(v ...any) []any {
+			if v == nil {
+				return []any{}
+			}
+			return v
+		},
+		"append": func(list []any, v ...any) []any { return append(list, v...) },
+		"dict":   dict,
 	}
+}
+
+// join is strings.Join with the separator first, for pipelines, over a
+// list of any element type, each printed as fmt.Sprint prints it.
+func join(sep string, v any) (string, error) {
+	if s, ok := v.([]string); ok {
+		return strings.Join(s, sep), nil
+	}
+	rv := reflect.ValueOf(v)
+	switch {
+	case !rv.IsValid():
+		return "", nil
+	case rv.Kind() == reflect.Slice, rv.Kind() == reflect.Array:
+		parts := make([]string, 0, rv.Len())
+		for i := range rv.Len() {
+			parts = append(parts, fmt.Sprint(rv.Index(i).Interface()))
+		}
+		return strings.Join(parts, sep), nil
+	}
+	return "", fmt.Errorf("join expects a slice or array, got %T", v)
+}
+
+// reReplaceAll replaces every match of pattern in text with repl, which
+// may refer to groups as $1.
+func reReplaceAll(pattern, repl, text string) (string, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return "", err
+	}
+	return re.ReplaceAllString(text, repl), nil
 }
 
 // inZone returns t in the named location ("Asia/Tokyo", "UTC", "Local").
@@ -103,105 +159,17 @@ func toJSON(v any) (string, error) {
 // dict builds a map from name, value pairs.
 func dict(kv ...any) (map[string]any, error) {
 	if len(kv)%2 != 0 {
-		return nil, fmt.Errorf("dict needs name, value pairs, got %d arguments", len(kv))
+		return nil, fmt.Errorf("dict requires an even number of arguments, got %d", len(kv))
 	}
 	m := make(map[string]any, len(kv)/2)
 	for i := 0; i < len(kv); i += 2 {
 		k, ok := kv[i].(string)
 		if !ok {
-			return nil, fmt.Errorf("dict name %d is a %T, not a string", i/2, kv[i])
+			return nil, fmt.Errorf("dict keys must be strings: key %d is a %T", i/2, kv[i])
 		}
 		m[k] = kv[i+1]
 	}
 	return m, nil
-}
-
-// appendList returns a new list: the items of list (any slice) and then v.
-func appendList(list any, v ...any) ([]any, error) {
-	var out []any
-	if list != nil {
-		rv := reflect.ValueOf(list)
-		if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
-			return nil, fmt.Errorf("append to a %T, not a list", list)
-		}
-		out = make([]any, 0, rv.Len()+len(v))
-		for i := range rv.Len() {
-			out = append(out, rv.Index(i).Interface())
-		}
-	}
-	return append(out, v...), nil
-}
-
-// humanizeDuration formats seconds (a number, a numeric string or a
-// time.Duration) like Prometheus does: "1d 2h 3m 4s", "1m 30s", "1.5s",
-// "250ms".
-func humanizeDuration(v any) (string, error) {
-	secs, err := toSeconds(v)
-	if err != nil {
-		return "", err
-	}
-	if math.IsNaN(secs) || math.IsInf(secs, 0) {
-		return fmt.Sprintf("%.4g", secs), nil
-	}
-	if secs == 0 {
-		return "0s", nil
-	}
-	if math.Abs(secs) >= 1 {
-		sign := ""
-		if secs < 0 {
-			sign, secs = "-", -secs
-		}
-		whole := int64(secs)
-		s, m, h, d := whole%60, whole/60%60, whole/3600%24, whole/86400
-		switch {
-		case d != 0:
-			return fmt.Sprintf("%s%dd %dh %dm %ds", sign, d, h, m, s), nil
-		case h != 0:
-			return fmt.Sprintf("%s%dh %dm %ds", sign, h, m, s), nil
-		case m != 0:
-			return fmt.Sprintf("%s%dm %ds", sign, m, s), nil
-		}
-		return fmt.Sprintf("%s%.4gs", sign, secs), nil
-	}
-	prefix := ""
-	for _, p := range []string{"m", "u", "n", "p", "f", "a", "z", "y"} {
-		if math.Abs(secs) >= 1 {
-			break
-		}
-		prefix = p
-		secs *= 1000
-	}
-	return fmt.Sprintf("%.4g%ss", secs, prefix), nil
-}
-
-func toSeconds(v any) (float64, error) {
-	switch x := v.(type) {
-	case time.Duration:
-		return x.Seconds(), nil
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil {
-			return 0, fmt.Errorf("parse duration seconds: %w", err)
-		}
-		return f, nil
-	case float64:
-		return x, nil
-	case float32:
-		return float64(x), nil
-	case int:
-		return float64(x), nil
-	case int64:
-		return float64(x), nil
-	case int32:
-		return float64(x), nil
-	case uint:
-		return float64(x), nil
-	case uint64:
-		return float64(x), nil
-	case json.Number:
-		return x.Float64()
-	}
-	return 0, fmt.Errorf("humanizeDuration of a %T: want seconds or a duration", v)
 }
 
 // field returns the value at a dotted path in decoded JSON

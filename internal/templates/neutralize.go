@@ -59,6 +59,3 @@ func isTagName(name string) bool {
 func isASCIILetter(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
-
-// identity is the string function of a copy that changes no text.
-func identity(s string) string { return s }

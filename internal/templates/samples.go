@@ -15,9 +15,11 @@ func Samples() []*alert.Data {
 	am := &alert.Data{
 		Source: alert.SourceAlertmanager, Kind: alert.KindAlertmanager,
 		Receiver: "chatwork-ops", Status: alert.StatusFiring,
-		GroupKey:    `{}:{alertname="HighErrorRate"}`,
-		ExternalURL: "http://alertmanager.example.com",
-		GroupLabels: alert.KV{"alertname": "HighErrorRate"},
+		NotificationReason: "first notification",
+		GroupKey:           `{}:{alertname="HighErrorRate"}`,
+		ExternalURL:        "http://alertmanager.example.com",
+		GroupLabels:        alert.KV{"alertname": "HighErrorRate"},
+		RouteLabels:        alert.KV{"team": "api"},
 		Alerts: alert.Alerts{
 			{
 				Status:      alert.StatusFiring,

@@ -17,19 +17,26 @@ import (
 // the start, counted in maxLen. Nothing is ever cut; one part has no number.
 // A maxLen of zero or less means no limit.
 func (t *Templates) RenderParts(kind, name string, d *alert.Data, maxLen int) ([]string, error) {
-	r, err := t.lookup(kind, name, d)
+	tmpl, err := t.lookup(kind, name, d)
 	if err != nil {
 		return nil, err
 	}
+	render := func(d *alert.Data) (string, error) {
+		s, err := t.execute(tmpl, name, d)
+		if err != nil {
+			return "", err
+		}
+		return trimmed(s, name)
+	}
 	d = prepare(kind, d)
-	whole, err := r.execute(d)
+	whole, err := render(d)
 	if err != nil {
 		return nil, err
 	}
 	if maxLen <= 0 || delivery.Len(whole) <= maxLen {
 		return []string{whole}, nil
 	}
-	s := splitter{r: r, chatwork: kind == delivery.KindChatwork}
+	s := splitter{render: render, chatwork: kind == delivery.KindChatwork}
 	// The number's width depends on how many parts there are: assume one
 	// digit, and widen until the parts fit the assumption.
 	for digits, most := 1, 9; ; digits, most = digits+1, most*10+9 {
@@ -56,7 +63,8 @@ const minPart = 2
 
 // splitter splits one rendered message into parts.
 type splitter struct {
-	r        renderer
+	// render renders prepared data and trims the message.
+	render   func(*alert.Data) (string, error)
 	chatwork bool
 }
 
@@ -68,7 +76,7 @@ func (s splitter) split(d *alert.Data, whole string, budget int) ([]string, erro
 	}
 	// When the text around the alerts alone is too long, fewer alerts per
 	// part cannot help (a template that does not list the alerts, say).
-	bare, err := s.r.execute(d.WithAlerts(alert.Alerts{}))
+	bare, err := s.render(d.WithAlerts(alert.Alerts{}))
 	if err == nil && delivery.Len(bare) > budget {
 		return s.lines(whole, budget), nil
 	}
@@ -94,7 +102,7 @@ func (s splitter) split(d *alert.Data, whole string, budget int) ([]string, erro
 // alerts takes a few dozen renders, not a thousand.
 func (s splitter) fit(d *alert.Data, as alert.Alerts, budget int) (int, string, error) {
 	render := func(n int) (string, bool, error) {
-		text, err := s.r.execute(d.WithAlerts(as[:n]))
+		text, err := s.render(d.WithAlerts(as[:n]))
 		return text, delivery.Len(text) <= budget, err
 	}
 	lo := 1

@@ -53,7 +53,7 @@ func TestRenderCustomTemplate(t *testing.T) {
 		"ops.tmpl": `{{ define "ops.title" }}{{ .CommonLabels.alertname }} on {{ .CommonLabels.job }}{{ end }}
 {{ define "ops.chatwork" }}[info][title]{{ template "ops.title" . }}[/title]{{ .Receiver }}[/info]{{ end }}`,
 		"wrap.tmpl":  `Paged: {{ template "text.alertmanager" . }}`,
-		"notes.txt":  `not a template: {{`,
+		"notes.txt":  `{{ define "notes" }}any extension loads{{ end }}`,
 		"blank.tmpl": "\n  \n",
 		"zero.tmpl":  `missing:{{ .CommonLabels.nope }}{{ (index .Alerts 0).Annotations.nope }}.`,
 	})
@@ -61,6 +61,9 @@ func TestRenderCustomTemplate(t *testing.T) {
 		name, kind, tmpl, want string
 	}{
 		{"whole file by base name", delivery.KindChatMessenger, "short", "FIRING: HighErrorRate x2"},
+		{"whole file by file name", delivery.KindChatMessenger, "short.tmpl", "FIRING: HighErrorRate x2"},
+		{"a .txt file", delivery.KindConsole, "notes", "any extension loads"},
+		{"a built-in Alertmanager template", delivery.KindConsole, "__subject", "[FIRING:1] HighErrorRate (api critical)"},
 		{"define in a file", delivery.KindChatwork, "ops.chatwork", "[info][title]HighErrorRate on api[/title]chatwork-ops[/info]"},
 		{"helper define", delivery.KindConsole, "ops.title", "HighErrorRate on api"},
 		{"custom calls a built-in", delivery.KindChatMessenger, "wrap", "Paged: [FIRING:1] HighErrorRate (critical)"},
@@ -78,10 +81,11 @@ func TestRenderCustomTemplate(t *testing.T) {
 			}
 		})
 	}
-	if got, want := tm.Names(), []string{"ops.chatwork", "ops.title", "short", "wrap", "zero"}; !reflect.DeepEqual(got, want) {
+	if got, want := tm.Names(), []string{"notes", "ops.chatwork", "ops.title", "short", "short.tmpl", "wrap", "wrap.tmpl", "zero", "zero.tmpl"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
-	for name, want := range map[string]bool{"short": true, "ops.title": true, "chatwork.alertmanager": true, "ops": false, "blank": false, "notes": false, "nope": false} {
+	for name, want := range map[string]bool{"short": true, "ops.title": true, "chatwork.alertmanager": true, "slack.default.title": true,
+		"slack.default.text": true, "ops.tmpl": true, "blank.tmpl": true, "notes.txt": true, "ops": false, "blank": false, "nope": false} {
 		if got := tm.Has(name); got != want {
 			t.Errorf("Has(%q) = %v, want %v", name, got, want)
 		}
@@ -98,12 +102,12 @@ func TestNewRejectsBadFiles(t *testing.T) {
 		{
 			name:  "parse error names file and line",
 			files: map[string]string{"broken.tmpl": "line one\nline two\n{{ .Status ) }}\nline four\n"},
-			want:  []string{"broken.tmpl", "broken:3"},
+			want:  []string{"/broken.tmpl: template: broken.tmpl:3: unexpected right paren"},
 		},
 		{
 			name:  "unknown function",
 			files: map[string]string{"fn.tmpl": "ok\n{{ nosuchfunc .Status }}"},
-			want:  []string{"fn.tmpl", "fn:2", `"nosuchfunc" not defined`},
+			want:  []string{"fn.tmpl", "fn.tmpl:2", `"nosuchfunc" not defined`},
 		},
 		{
 			name:  "env is not available",
@@ -116,12 +120,9 @@ func TestNewRejectsBadFiles(t *testing.T) {
 			want:  []string{"secret.tmpl", `"expandenv" not defined`},
 		},
 		{
-			name: "a name defined in two files",
-			files: map[string]string{
-				"a.tmpl": `{{ define "title" }}A{{ end }}`,
-				"b.tmpl": `{{ define "title" }}B{{ end }}`,
-			},
-			want: []string{"b.tmpl", `"title"`, "a.tmpl"},
+			name:  "a bad file among good ones",
+			files: map[string]string{"a.tmpl": `{{ define "a" }}A{{ end }}`, "b.txt": "{{ define \"b\" }}\n{{ end }}{{ end }}"},
+			want:  []string{"/b.txt: template: b.txt:2: unexpected {{end}}"},
 		},
 	}
 	for _, tt := range tests {
@@ -140,15 +141,68 @@ func TestNewRejectsBadFiles(t *testing.T) {
 	}
 }
 
-func TestNewMissingDir(t *testing.T) {
+func TestNewMissingPaths(t *testing.T) {
 	t.Parallel()
-	// A directory without templates is not an error: it has none.
-	tm, err := New(filepath.Join(t.TempDir(), "none"))
+	// An empty directory, and a glob that matches nothing (as in
+	// Alertmanager), load no templates.
+	empty := t.TempDir()
+	tm, err := New(empty, filepath.Join(empty, "*.tmpl"))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	if len(tm.Names()) != 0 {
 		t.Errorf("Names() = %q, want none", tm.Names())
+	}
+	// A directory or file that does not exist is a mistake.
+	missing := filepath.Join(empty, "none")
+	if _, err := New(missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("New(%s) = %v, want an error naming it", missing, err)
+	}
+}
+
+// TestLoadOrder: files load in order, sorted within a directory or glob,
+// and a later definition of a name replaces the earlier one, built-in
+// names included, as in Alertmanager; an empty definition replaces none.
+func TestLoadOrder(t *testing.T) {
+	t.Parallel()
+	a := writeTemplates(t, map[string]string{
+		"1.tmpl": `{{ define "title" }}from 1{{ end }}{{ define "kept" }}kept{{ end }}`,
+		"2.tmpl": `{{ define "title" }}from 2{{ end }}{{ define "__subject" }}mine{{ end }}`,
+	})
+	b := writeTemplates(t, map[string]string{
+		"x.tpl":  `{{ define "title" }}from x{{ end }}{{ define "kept" }}{{ end }}`,
+		"y.tmpl": `{{ define "title" }}from y{{ end }}`,
+	})
+	tests := []struct {
+		paths []string
+		name  string
+		want  string
+	}{
+		{[]string{a}, "title", "from 2"},
+		{[]string{a, filepath.Join(b, "*.tpl")}, "title", "from x"},
+		{[]string{filepath.Join(b, "*"), a}, "title", "from 2"},
+		{[]string{a, b}, "title", "from y"},
+		{[]string{a, b}, "kept", "kept"},
+		{[]string{a}, "slack.default.title", "mine"},
+	}
+	for _, tt := range tests {
+		tm, err := New(tt.paths...)
+		if err != nil {
+			t.Fatalf("New(%q): %v", tt.paths, err)
+		}
+		got, err := tm.Render(delivery.KindConsole, tt.name, sample(alert.KindAlertmanager))
+		if err != nil || got != tt.want {
+			t.Errorf("New(%q): %s = %q, %v; want %q", tt.paths, tt.name, got, err, tt.want)
+		}
+	}
+	// The built-in default never sees a custom file's definitions.
+	tm, err := New(writeTemplates(t, map[string]string{"r.tmpl": `{{ define "relay.title" }}hijacked{{ end }}`}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tm.Render(delivery.KindConsole, "", sample(alert.KindAlertmanager))
+	if err != nil || strings.Contains(got, "hijacked") {
+		t.Errorf("default render = %q, %v; want the built-in title", got, err)
 	}
 }
 
@@ -249,5 +303,31 @@ func TestInjectionStaysInert(t *testing.T) {
 	}
 	if !strings.Contains(got, "[toall]Evil") {
 		t.Errorf("plain text Render = %q, want the label as it is", got)
+	}
+}
+
+// TestAlertmanagerNamedTemplatesNeutralised: for Chatwork, the named
+// templates of Alertmanager's default.tmpl see neutralised alert text too,
+// and for plain text the text as it is.
+func TestAlertmanagerNamedTemplatesNeutralised(t *testing.T) {
+	t.Parallel()
+	tm := mustNew(t, nil)
+	d := sample(alert.KindAlertmanager).WithAlerts(alert.Alerts{{
+		Status: alert.StatusFiring, Labels: alert.KV{"alertname": "[toall]Evil", "team": "[/info]"},
+		Annotations: alert.KV{"summary": "[To:1] hi"},
+	}})
+	d.GroupLabels = alert.KV{"alertname": "[toall]Evil"}
+	for _, name := range []string{"__subject", "slack.default.title", "telegram.default.message", "msteams.default.text"} {
+		got, err := tm.Render(delivery.KindChatwork, name, d)
+		if err != nil {
+			t.Fatalf("Render(%s): %v", name, err)
+		}
+		if m := liveTag(got); m != "" {
+			t.Errorf("Render(%s) = %q: alert text formed live tag %q", name, got, m)
+		}
+		plain, err := tm.Render(delivery.KindConsole, name, d)
+		if err != nil || !strings.Contains(plain, "[toall]Evil") {
+			t.Errorf("plain Render(%s) = %q, %v; want the label as it is", name, plain, err)
+		}
 	}
 }
