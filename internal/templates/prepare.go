@@ -5,6 +5,7 @@ import (
 
 	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/senders/chatwork"
 )
 
 // prepare returns the data a template sees: a private deep copy of d, so
@@ -13,9 +14,9 @@ import (
 // for Chatwork.
 func prepare(kind string, d *alert.Data) *alert.Data {
 	if kind == delivery.KindChatwork {
-		return copyData(d, Neutralize)
+		return copyData(d, chatwork.Neutralize)
 	}
-	return copyData(d, identity)
+	return copyData(d, func(s string) string { return s })
 }
 
 // copyData returns a deep copy of d with f applied to every string in it,
@@ -24,9 +25,6 @@ func copyData(d *alert.Data, f func(string) string) *alert.Data {
 	c := copyValue(reflect.ValueOf(*d), f).Interface().(alert.Data)
 	return &c
 }
-
-// identity is the string function of a copy that changes no text.
-func identity(s string) string { return s }
 
 // copyValue returns a deep copy of v with f applied to every string in it,
 // walking v by reflection.

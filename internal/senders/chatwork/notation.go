@@ -2,10 +2,6 @@ package chatwork
 
 import "strings"
 
-// fullwidthBracket replaces the "[" of a tag: it reads the same, but
-// Chatwork does not parse it.
-const fullwidthBracket = "\uFF3B"
-
 // notifying are the Chatwork tags that notify people: a mention of an
 // account, of everyone in the room, and a reply (which notifies its
 // addressee).
@@ -17,25 +13,7 @@ var notifying = []string{"to:", "toall]", "rp "}
 // mentions a target is configured with: alert text is neutralised value by
 // value, but a custom template can still join two harmless values ("[to",
 // "all]") into a live tag, and only this check sees the joined text.
-func DisarmMentions(body string) string {
-	i := strings.IndexByte(body, '[')
-	if i < 0 {
-		return body
-	}
-	var b strings.Builder
-	b.Grow(len(body) + 8)
-	for ; i >= 0; i = strings.IndexByte(body, '[') {
-		b.WriteString(body[:i])
-		if notifies(body[i+1:]) {
-			b.WriteString(fullwidthBracket)
-		} else {
-			b.WriteByte('[')
-		}
-		body = body[i+1:]
-	}
-	b.WriteString(body)
-	return b.String()
-}
+func DisarmMentions(body string) string { return disarm(body, notifies) }
 
 // notifies reports whether rest, the text after a "[", opens a tag that
 // notifies someone.

@@ -1,19 +1,19 @@
-package templates
+package chatwork
 
 import (
 	"strings"
 )
-
-// fullwidthBracket replaces the "[" of a would-be tag: it reads the same but
-// Chatwork does not parse it.
-const fullwidthBracket = "\uFF3B"
 
 // Neutralize makes text from alerts unable to form a live Chatwork tag: every
 // "[" that is followed by an optional "/" and a tag name (to, toall, info,
 // title, code, hr, qt, rp, picon, ... in any case, ending the name at a
 // character that is not a letter) becomes the fullwidth "［". Other text,
 // including other brackets, is left as it is.
-func Neutralize(s string) string {
+func Neutralize(s string) string { return disarm(s, opensTag) }
+
+// disarm replaces every "[" of s for which opens(the text after it) holds
+// by the fullwidth "［", which reads the same but Chatwork does not parse.
+func disarm(s string, opens func(rest string) bool) string {
 	i := strings.IndexByte(s, '[')
 	if i < 0 {
 		return s
@@ -22,7 +22,7 @@ func Neutralize(s string) string {
 	b.Grow(len(s) + 8)
 	for ; i >= 0; i = strings.IndexByte(s, '[') {
 		b.WriteString(s[:i])
-		if opensTag(s[i+1:]) {
+		if opens(s[i+1:]) {
 			b.WriteString(fullwidthBracket)
 		} else {
 			b.WriteByte('[')
@@ -32,6 +32,9 @@ func Neutralize(s string) string {
 	b.WriteString(s)
 	return b.String()
 }
+
+// fullwidthBracket replaces the "[" of a tag.
+const fullwidthBracket = "\uFF3B"
 
 // opensTag reports whether rest, the text after a "[", starts with an
 // optional "/" and a Chatwork tag name.
