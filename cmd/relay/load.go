@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/relayhq/relay/internal/config"
 	"github.com/relayhq/relay/internal/intake"
+	"github.com/relayhq/relay/internal/senders"
 	"github.com/relayhq/relay/internal/templates"
 )
 
@@ -30,6 +34,7 @@ func (s *snapshot) intake() *intake.Snapshot {
 type loader struct {
 	env    config.Env
 	getenv func(string) string
+	kinds  config.Kinds
 }
 
 // load reads, validates and builds everything a reload swaps in. Templates
@@ -38,17 +43,17 @@ type loader struct {
 func (l *loader) load() (*snapshot, error) {
 	var file *config.File
 	if l.env.Config != "" {
-		f, err := config.Load(l.env.Config, l.getenv, os.ReadFile)
+		f, err := config.Load(l.env.Config, l.kinds, l.getenv, os.ReadFile)
 		if err != nil {
 			return nil, err
 		}
 		file = f
 	}
-	cfg, err := config.Build(l.env, file)
+	cfg, err := config.Build(l.env, file, l.kinds, senders.Env{Getenv: l.getenv, ReadFile: os.ReadFile})
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := templates.New(cfg.Templates...)
+	tmpl, err := templates.New(builtinTemplates(l.kinds), cfg.Templates...)
 	if err != nil {
 		return nil, err
 	}
@@ -83,12 +88,24 @@ func checkTargetTemplates(cfg *config.Config, tmpl *templates.Templates) error {
 			if !ok {
 				continue // Build has already refused this
 			}
-			if err := tmpl.Check(s.Kind, t.Template); err != nil {
+			if err := tmpl.Check(s.Kind.Notation(), s.Kind.Name(), t.Template); err != nil {
 				return fmt.Errorf("route %q target %d: %w", r.Name, i+1, err)
 			}
 		}
 	}
 	return nil
+}
+
+// builtinTemplates are the kinds' default templates, in the order of the
+// kinds' names.
+func builtinTemplates(kinds config.Kinds) []fs.FS {
+	var out []fs.FS
+	for _, name := range slices.Sorted(maps.Keys(kinds)) {
+		if t := kinds[name].Templates(); t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // reloader swaps in a new configuration on SIGHUP or POST /-/reload; a bad

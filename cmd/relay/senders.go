@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -14,19 +13,25 @@ import (
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/dispatcher"
 	"github.com/relayhq/relay/internal/secret"
-	"github.com/relayhq/relay/internal/senders/chatmessenger"
-	"github.com/relayhq/relay/internal/senders/chatwork"
+	"github.com/relayhq/relay/internal/senders"
 	"github.com/relayhq/relay/internal/senders/console"
 )
 
 // senderSet resolves sender names for the dispatcher. A reload swaps the
 // whole set at once.
 type senderSet struct {
-	scrub   *secret.Scrubber
-	client  *http.Client
-	console *console.Sender
-	logger  *zap.Logger
-	cur     atomic.Pointer[map[string]senderEntry]
+	scrub  *secret.Scrubber
+	client *http.Client
+	logger *zap.Logger
+	// printer prints messages: the console kind's, and every sender's in
+	// dry-run.
+	printer *console.Sender
+	cur     atomic.Pointer[senderMap]
+}
+
+type senderMap struct {
+	cfg     *config.Config
+	entries map[string]senderEntry
 }
 
 type senderEntry struct {
@@ -38,12 +43,25 @@ func newSenderSet(out io.Writer, scrub *secret.Scrubber, logger *zap.Logger) *se
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
 	t.ResponseHeaderTimeout = 30 * time.Second
-	return &senderSet{
-		scrub:   scrub,
-		client:  &http.Client{Transport: t, Timeout: 60 * time.Second},
-		console: console.New(scrub.Writer(out), logger),
-		logger:  logger,
+	s := &senderSet{
+		scrub:  scrub,
+		client: &http.Client{Transport: t, Timeout: 60 * time.Second},
+		logger: logger,
 	}
+	s.printer = console.New(scrub.Writer(out), logger, s.describe)
+	return s
+}
+
+// describe says where a destination is, in its kind's words if it has them.
+func (s *senderSet) describe(d delivery.Destination) string {
+	if m := s.cur.Load(); m != nil {
+		if c, ok := m.cfg.Senders[d.Sender]; ok {
+			if k, ok := c.Kind.(senders.Describer); ok {
+				return k.Describe(d.Address)
+			}
+		}
+	}
+	return d.Address
 }
 
 // Lookup implements dispatcher.Senders.
@@ -52,7 +70,7 @@ func (s *senderSet) Lookup(name string) (dispatcher.Sender, dispatcher.Policy, b
 	if m == nil {
 		return nil, dispatcher.Policy{}, false
 	}
-	e, ok := (*m)[name]
+	e, ok := m.entries[name]
 	return e.sender, e.policy, ok
 }
 
@@ -68,7 +86,7 @@ func (s *senderSet) swap(cfg *config.Config) error {
 	}
 	// The scrubber learns the new credentials before any sender uses them.
 	s.scrub.Set(cfg.Secrets()...)
-	s.cur.Store(&m)
+	s.cur.Store(&senderMap{cfg: cfg, entries: m})
 	return nil
 }
 
@@ -76,47 +94,35 @@ func (s *senderSet) build(cfg *config.Config) (map[string]senderEntry, error) {
 	m := make(map[string]senderEntry, len(cfg.Senders))
 	for name, c := range cfg.Senders {
 		e := senderEntry{policy: policyOf(c)}
-		var err error
-		switch {
-		case cfg.DryRun || c.Kind == delivery.KindConsole:
-			e.sender = s.console
-		case c.Kind == delivery.KindChatwork:
-			e.sender, err = chatwork.New(chatwork.Config{Name: name, APIURL: c.URL, Token: c.Token, Scrub: s.scrub}, s.client, s.logger.With(zap.String("sender", name)))
-		case c.Kind == delivery.KindChatMessenger:
-			e.sender, err = chatmessenger.New(chatmessenger.Config{Name: name, URL: c.URL, Token: c.Token, Scrub: s.scrub}, s.client, s.logger.With(zap.String("sender", name)))
-		default:
-			err = fmt.Errorf("unknown sender type %q", c.Kind)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sender %q: %w", name, err)
+		if cfg.DryRun {
+			e.sender = s.printer
+		} else {
+			p, err := c.Kind.New(c, senders.Runtime{Client: s.client, Logger: s.logger.With(zap.String("sender", name)), Scrub: s.scrub})
+			if err != nil {
+				return nil, fmt.Errorf("sender %q: %w", name, err)
+			}
+			e.sender = p
 		}
 		m[name] = e
 	}
 	return m, nil
 }
 
-func policyOf(c *config.Sender) dispatcher.Policy {
-	return dispatcher.Policy{
-		Kind:      c.Kind,
-		Room:      dispatcher.Limit{Count: c.RoomLimit.Count, Per: c.RoomLimit.Per},
-		Token:     dispatcher.Limit{Count: c.TokenLimit.Count, Per: c.TokenLimit.Per},
-		TokenKey:  c.TokenKey,
-		Margin:    c.Margin,
-		MaxChars:  c.MaxChars,
-		Separator: c.Separator,
-		Host:      upstreamHost(c),
+// policyOf is how the dispatcher paces and folds c's posts.
+func policyOf(c *senders.Config) dispatcher.Policy {
+	p := dispatcher.Policy{
+		Scope:          c.Scope,
+		Destination:    dispatcher.Limit{Count: c.Destination.Count, Per: c.Destination.Per},
+		Token:          dispatcher.Limit{Count: c.Token.Count, Per: c.Token.Per},
+		TokenKey:       c.TokenKey,
+		Margin:         c.Margin,
+		MaxChars:       c.MaxChars,
+		Separator:      c.Separator,
+		Host:           c.Host,
+		RateLimitPause: c.RateLimitPause,
 	}
-}
-
-// upstreamHost is the host a sender posts to, the key of its per-host
-// bound on posts in flight; "" for the console.
-func upstreamHost(c *config.Sender) string {
-	if c.Kind == delivery.KindConsole || c.URL == "" {
-		return ""
+	if !c.Fold {
+		p.MaxChars = 0 // a post carries its head message only
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil {
-		return ""
-	}
-	return u.Host
+	return p
 }

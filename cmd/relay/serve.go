@@ -23,6 +23,7 @@ import (
 	"github.com/relayhq/relay/internal/handlers"
 	"github.com/relayhq/relay/internal/intake"
 	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/senders"
 )
 
 // serve runs the relay until ctx is done.
@@ -44,7 +45,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer func() { _ = logger.Sync() }()
 
-	loader := &loader{env: env, getenv: getenv}
+	set := newSenderSet(stdout, scrub, logger)
+	kinds := relayKinds(set.printer)
+	loader := &loader{env: env, getenv: getenv, kinds: kinds}
 	snap, err := loader.load()
 	if err != nil {
 		return err
@@ -74,19 +77,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}()
 
-	senders := newSenderSet(stdout, scrub, logger)
-	if err := senders.swap(snap.Config); err != nil {
+	if err := set.swap(snap.Config); err != nil {
 		return err
 	}
 	pipeline, err := intake.New(store, snap.intake(), logger, reg)
 	if err != nil {
 		return err
 	}
-	reloader, err := newReloader(loader, pipeline, senders, logger, reg)
+	reloader, err := newReloader(loader, pipeline, set, logger, reg)
 	if err != nil {
 		return err
 	}
-	disp, err := dispatcher.New(store, senders, dispatcher.Options{MaxAge: env.MaxAge}, logger, reg)
+	disp, err := dispatcher.New(store, set, dispatcher.Options{MaxAge: env.MaxAge}, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -100,6 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger:       logger,
 		Registerer:   reg,
 		Gatherer:     reg,
+		DirectKinds:  directKinds(kinds),
 	})
 	if err != nil {
 		return err
@@ -209,4 +212,15 @@ func setGCPercent(getenv func(string) string) int {
 	}
 	debug.SetGCPercent(defaultGCPercent)
 	return defaultGCPercent
+}
+
+// directKinds are the kinds that take direct URLs.
+func directKinds(kinds config.Kinds) []string {
+	var out []string
+	for name, k := range kinds {
+		if _, err := k.Direct("", nil); !errors.Is(err, senders.ErrNoDirect) {
+			out = append(out, name)
+		}
+	}
+	return out
 }

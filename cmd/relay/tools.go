@@ -8,16 +8,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/relayhq/relay/internal/alert"
-	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/outbox"
 	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/senders/console"
 	"github.com/relayhq/relay/internal/templates"
 )
 
@@ -45,11 +47,12 @@ func checkConfig(args []string, getenv func(string) string, stdout io.Writer) er
 	if env.Config == "" {
 		return errors.New("no routes file: pass one or set RELAY_CONFIG")
 	}
-	snap, err := (&loader{env: env, getenv: getenv}).load()
+	set := newSenderSet(io.Discard, secret.NewScrubber(), nopLogger())
+	snap, err := (&loader{env: env, getenv: getenv, kinds: relayKinds(set.printer)}).load()
 	if err != nil {
 		return err
 	}
-	if err := newSenderSet(io.Discard, secret.NewScrubber(), nopLogger()).check(snap.Config); err != nil {
+	if err := set.check(snap.Config); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d routes, %d senders, %d custom templates)\n", env.Config,
@@ -65,7 +68,9 @@ func checkConfig(args []string, getenv func(string) string, stdout io.Writer) er
 func render(args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	source := fs.String("source", "", "payload source: alertmanager, grafana or generic (required)")
-	kind := fs.String("sender", delivery.KindChatwork, "sender kind to render for: chatwork, chatmessenger or console")
+	kinds := relayKinds(console.New(io.Discard, nil, nil))
+	names := slices.Sorted(maps.Keys(kinds))
+	kind := fs.String("sender", "chatwork", "sender kind to render for: "+strings.Join(names, ", "))
 	name := fs.String("template", "", "custom template name (default: the built-in one)")
 	paths := fs.String("templates", getenv("RELAY_TEMPLATES"), "custom template directories, files or globs, separated by commas")
 	raw := fs.Bool("raw", false, "print exactly what the template wrote: no trimming, no newline added")
@@ -76,10 +81,9 @@ func render(args []string, getenv func(string) string, stdin io.Reader, stdout i
 	if *source == "" {
 		return errors.New("--source is required (alertmanager, grafana or generic)")
 	}
-	switch *kind {
-	case delivery.KindChatwork, delivery.KindChatMessenger, delivery.KindConsole:
-	default:
-		return fmt.Errorf("--sender: want chatwork, chatmessenger or console, got %q", *kind)
+	k, ok := kinds[*kind]
+	if !ok {
+		return fmt.Errorf("--sender: want one of %s, got %q", strings.Join(names, ", "), *kind)
 	}
 	body, err := io.ReadAll(io.LimitReader(stdin, 64<<20))
 	if err != nil {
@@ -100,19 +104,19 @@ func render(args []string, getenv func(string) string, stdin io.Reader, stdout i
 	if *paths != "" {
 		list = strings.Split(*paths, ",")
 	}
-	tmpl, err := templates.New(list...)
+	tmpl, err := templates.New(builtinTemplates(kinds), list...)
 	if err != nil {
 		return err
 	}
 	if *raw {
-		msg, err := tmpl.RenderRaw(*kind, *name, d)
+		msg, err := tmpl.RenderRaw(k.Notation(), *name, d)
 		if err != nil {
 			return err
 		}
 		_, err = io.WriteString(stdout, msg)
 		return err
 	}
-	msg, err := tmpl.Render(*kind, *name, d)
+	msg, err := tmpl.Render(k.Notation(), *name, d)
 	if err != nil {
 		return err
 	}

@@ -1,26 +1,29 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/relayhq/relay/internal/auth"
-	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/senders"
 )
 
 // Config is the resolved runtime configuration: the built-in senders from
 // the environment plus the routes file's, the routes, and the global auth.
 // It is immutable once built; a reload builds a new one.
 type Config struct {
-	// Senders by name. chatwork exists with RELAY_CHATWORK_TOKEN,
-	// chatmessenger with RELAY_CAM_URL and RELAY_CAM_TOKEN (both also in
-	// dry-run), console always.
-	Senders map[string]*Sender
+	// Senders by name: the routes file's, and every kind's built-in sender
+	// that the environment configures (all of them in dry-run).
+	Senders map[string]*senders.Config
 	// Routes by name.
 	Routes map[string]*Route
+	// Kinds are the sender kinds, by name.
+	Kinds Kinds
 	// Templates are the custom template directories, files and globs, in
 	// load order (templates.Files); none for none.
 	Templates []string
@@ -34,64 +37,74 @@ type Config struct {
 	EnvSecrets []secret.Secret
 
 	dryRunReason string
+	// missing says, by kind, what configures its built-in sender.
+	missing map[string]string
 }
 
 // Build returns the runtime configuration for env and the routes file
-// (nil when there is none). A target naming a built-in sender whose
-// credentials are missing is an error, except in dry-run.
-func Build(env Env, file *File) (*Config, error) {
+// (nil when there is none). senv is the environment the kinds read their
+// built-in senders from. A target naming a built-in sender that the
+// environment does not configure is an error, except in dry-run.
+func Build(env Env, file *File, kinds Kinds, senv senders.Env) (*Config, error) {
 	c := &Config{
-		Senders:    map[string]*Sender{},
+		Senders:    map[string]*senders.Config{},
 		Routes:     map[string]*Route{},
+		Kinds:      kinds,
 		Templates:  env.Templates,
 		Auth:       auth.Config{Bearer: env.AuthToken},
 		EnvSecrets: env.Secrets(),
-	}
-	apiURL := env.ChatworkAPIURL
-	if apiURL == "" {
-		apiURL = DefaultChatworkAPIURL
+		missing:    map[string]string{},
 	}
 	credentials := false
 	if file != nil {
 		if len(c.Templates) == 0 {
 			c.Templates = file.Templates
 		}
-		for name, fs := range file.Senders {
-			s := *fs
-			if s.Kind == delivery.KindChatwork && s.URL == "" {
-				s.URL = apiURL
-			}
-			credentials = credentials || s.Token.IsSet()
-			c.Senders[name] = &s
+		for name, s := range file.Senders {
+			c.Senders[name] = s
+			credentials = credentials || s.HasCredentials()
 		}
 	}
-	cw := newSender(delivery.KindChatwork, delivery.KindChatwork)
-	cw.URL, cw.Token = apiURL, env.ChatworkToken
-	cam := newSender(delivery.KindChatMessenger, delivery.KindChatMessenger)
-	cam.URL, cam.Token = env.CAMURL, env.CAMToken
-	camSet := env.CAMURL != "" && env.CAMToken.IsSet()
-	credentials = credentials || cw.Token.IsSet() || camSet
-
+	names := slices.Sorted(maps.Keys(kinds))
+	var errs []error
+	for _, name := range names {
+		b, missing, err := kinds[name].Builtin(senv, env.DryRun)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.missing[name] = missing
+		if b != nil {
+			c.Senders[name] = b
+			credentials = credentials || b.HasCredentials()
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	switch {
 	case env.DryRun:
 		c.DryRun, c.dryRunReason = true, "RELAY_DRY_RUN is set"
 	case !credentials:
-		c.DryRun, c.dryRunReason = true, "no sender credentials: set RELAY_CHATWORK_TOKEN, "+
-			"or RELAY_CAM_URL and RELAY_CAM_TOKEN, or a sender with token_env or token_file in the routes file"
+		var ways []string
+		for _, name := range names {
+			if m := c.missing[name]; m != "" {
+				ways = append(ways, m)
+			}
+		}
+		ways = append(ways, "define a sender with its credentials in the routes file")
+		c.DryRun, c.dryRunReason = true, "no sender credentials: "+strings.Join(ways, ", or ")
+		for _, name := range names {
+			if _, ok := c.Senders[name]; ok {
+				continue
+			}
+			if b, _, err := kinds[name].Builtin(senv, true); err == nil && b != nil {
+				c.Senders[name] = b
+			}
+		}
 	}
-	if cw.Token.IsSet() || c.DryRun {
-		c.Senders[cw.Name] = cw
-	}
-	if camSet || c.DryRun {
-		c.Senders[cam.Name] = cam
-	}
-	c.Senders[delivery.KindConsole] = newSender(delivery.KindConsole, delivery.KindConsole)
-	for _, s := range c.Senders {
-		s.TokenKey = tokenKey(s.Kind, s.URL, s.Token)
-	}
-
 	if file != nil {
-		for _, name := range sortedKeys(file.Routes) { // the same first error every time
+		for _, name := range slices.Sorted(maps.Keys(file.Routes)) { // the same first error every time
 			nr, err := c.route(file.Routes[name])
 			if err != nil {
 				return nil, err
@@ -107,7 +120,7 @@ func (c *Config) route(r *Route) (*Route, error) {
 	nr := &Route{Name: r.Name, Auth: r.Auth, Targets: make([]*Target, 0, len(r.Targets))}
 	for _, t := range r.Targets {
 		if _, ok := c.Senders[t.Sender]; !ok {
-			return nil, t.at.errorf("sender %q is not configured: %s", t.Sender, missingCredentials(t.Sender))
+			return nil, t.at.Errorf("sender %q is not configured: %s", t.Sender, c.missingCredentials(t.Sender))
 		}
 		nt := *t
 		nr.Targets = append(nr.Targets, &nt)
@@ -116,12 +129,9 @@ func (c *Config) route(r *Route) (*Route, error) {
 }
 
 // missingCredentials says what enables a built-in sender.
-func missingCredentials(kind string) string {
-	switch kind {
-	case delivery.KindChatwork:
-		return "set RELAY_CHATWORK_TOKEN"
-	case delivery.KindChatMessenger:
-		return "set RELAY_CAM_URL and RELAY_CAM_TOKEN"
+func (c *Config) missingCredentials(name string) string {
+	if m := c.missing[name]; m != "" {
+		return m
 	}
 	return "define it under senders"
 }
@@ -129,52 +139,48 @@ func missingCredentials(kind string) string {
 // DryRunReason returns why the relay runs in dry-run, or "" when it posts.
 func (c *Config) DryRunReason() string { return c.dryRunReason }
 
+// ErrUnknownKind is returned by DirectTarget for a kind relay does not have,
+// or one that takes no direct URLs.
+var ErrUnknownKind = errors.New("unknown sender kind")
+
 // DirectTarget returns the target of a direct URL such as
-// /v1/{source}/chatwork/{room} or /v1/{source}/chatmessenger/{panel}?users=...
-// kind is the built-in sender to use; it must be configured.
-func (c *Config) DirectTarget(kind, room, panel string, users []string, template string) (*Target, error) {
-	if kind != delivery.KindChatwork && kind != delivery.KindChatMessenger {
-		return nil, fmt.Errorf("unknown sender type %q: want chatwork or chatmessenger", kind)
+// /v1/{source}/chatwork/{room}: kind's built-in sender, which must be
+// configured, to the destination dest (and query q) names. A bad
+// destination is a *senders.DestinationError.
+func (c *Config) DirectTarget(kind, dest string, q url.Values, template string) (*Target, error) {
+	k, ok := c.Kinds[kind]
+	if !ok {
+		return nil, fmt.Errorf("%w %.32q", ErrUnknownKind, kind)
+	}
+	spec, err := k.Direct(dest, q)
+	if errors.Is(err, senders.ErrNoDirect) {
+		return nil, fmt.Errorf("%w %q: it takes no direct URLs; define a route", ErrUnknownKind, kind)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := c.Senders[kind]; !ok {
-		return nil, fmt.Errorf("sender %s is not configured: %s", kind, missingCredentials(kind))
+		return nil, fmt.Errorf("sender %s is not configured: %s", kind, c.missingCredentials(kind))
 	}
-	t := &Target{Sender: kind, Kind: kind, Room: room, Panel: panel,
-		Users: delivery.NormalizeUsers(users), Template: template}
-	if key, reason := destinationProblem(t); key != "" {
-		return nil, &DestinationError{Reason: reason}
-	}
-	return t, nil
+	return &Target{Sender: kind, Kind: k, Template: template, Dest: spec}, nil
 }
-
-// DestinationError says why a direct target's destination (a room id, a
-// panel, users) cannot be delivered to: bad input, not a missing sender.
-type DestinationError struct {
-	Reason string
-}
-
-func (e *DestinationError) Error() string { return "direct target: " + e.Reason }
 
 // String summarises the configuration without any credential.
 func (c *Config) String() string {
 	return fmt.Sprintf("config{senders: %v, routes: %v, templates: %q, dry_run: %t}",
-		sortedKeys(c.Senders), sortedKeys(c.Routes), c.Templates, c.DryRun)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
+		slices.Sorted(maps.Keys(c.Senders)), slices.Sorted(maps.Keys(c.Routes)), c.Templates, c.DryRun)
 }
 
 // Secrets returns every credential of the configuration and of env (sender
-// tokens, inbound auth, the admin token, the store URL and its password),
-// for the secret.Scrubber that keeps them out of logs, errors and dead
-// letters.
+// credentials, inbound auth, the admin token, the store URL and its
+// password), for the secret.Scrubber that keeps them out of logs, errors
+// and dead letters.
 func (c *Config) Secrets() []secret.Secret {
 	s := append(slices.Clone(c.EnvSecrets), c.Auth.Secrets()...)
-	for _, name := range sortedKeys(c.Senders) {
-		s = append(s, c.Senders[name].Token)
+	for _, name := range slices.Sorted(maps.Keys(c.Senders)) {
+		s = append(s, c.Senders[name].Secrets...)
 	}
-	for _, name := range sortedKeys(c.Routes) {
+	for _, name := range slices.Sorted(maps.Keys(c.Routes)) {
 		if a := c.Routes[name].Auth; a != nil {
 			s = append(s, a.Secrets()...)
 		}
@@ -185,7 +191,7 @@ func (c *Config) Secrets() []secret.Secret {
 // Secrets returns the credentials of env, with the store URL's password on
 // its own (an error may quote it without the rest of the URL).
 func (env Env) Secrets() []secret.Secret {
-	s := []secret.Secret{env.Store, env.ChatworkToken, env.CAMToken, env.AuthToken, env.AdminToken}
+	s := []secret.Secret{env.Store, env.AuthToken, env.AdminToken}
 	if u, err := url.Parse(env.Store.Reveal()); err == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok {
 			s = append(s, secret.New(pw))

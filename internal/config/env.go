@@ -11,24 +11,23 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	"go.uber.org/zap/zapcore"
 
+	"github.com/relayhq/relay/internal/confyaml"
 	"github.com/relayhq/relay/internal/secret"
 )
 
-// Defaults of Env that other code refers to.
-const (
-	DefaultStore          = "sqlite://./data/relay.db"
-	DefaultChatworkAPIURL = "https://api.chatwork.com/v2"
-)
+// DefaultStore is RELAY_STORE's default.
+const DefaultStore = "sqlite://./data/relay.db"
 
 // Env is the process configuration, read by envconfig with prefix RELAY.
 // Every secret has a *_FILE twin naming a file that holds it; call
-// ResolveFiles and then Validate after envconfig.Process.
+// ResolveFiles and then Validate after envconfig.Process. The variables of
+// the kinds' built-in senders (RELAY_CHATWORK_TOKEN, ...) are the kinds'
+// own; Build has them read.
 type Env struct {
 	Listen string `envconfig:"LISTEN" default:":8080"`
 	// Config is the path of the routes file; empty runs without one.
@@ -37,12 +36,7 @@ type Env struct {
 	// separated by commas. They override the routes file's templates key.
 	Templates []string `envconfig:"TEMPLATES"`
 	// Store is the outbox URL; it may hold a database password.
-	Store          secret.Secret `envconfig:"STORE" default:"sqlite://./data/relay.db"`
-	ChatworkToken  secret.Secret `envconfig:"CHATWORK_TOKEN"`
-	ChatworkAPIURL string        `envconfig:"CHATWORK_API_URL" default:"https://api.chatwork.com/v2"`
-	// CAMURL and CAMToken are Chat&Messenger's serverURL and apiToken.
-	CAMURL   string        `envconfig:"CAM_URL"`
-	CAMToken secret.Secret `envconfig:"CAM_TOKEN"`
+	Store secret.Secret `envconfig:"STORE" default:"sqlite://./data/relay.db"`
 	// AuthToken, if set, is the global inbound bearer token.
 	AuthToken secret.Secret `envconfig:"AUTH_TOKEN"`
 	// AdminToken guards the admin endpoints (reload, dead letters).
@@ -56,16 +50,14 @@ type Env struct {
 	MaxQueued       int           `envconfig:"MAX_QUEUED" default:"1000000"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s"`
 
-	StoreFile         string `envconfig:"STORE_FILE"`
-	ChatworkTokenFile string `envconfig:"CHATWORK_TOKEN_FILE"`
-	CAMTokenFile      string `envconfig:"CAM_TOKEN_FILE"`
-	AuthTokenFile     string `envconfig:"AUTH_TOKEN_FILE"`
-	AdminTokenFile    string `envconfig:"ADMIN_TOKEN_FILE"`
+	StoreFile      string `envconfig:"STORE_FILE"`
+	AuthTokenFile  string `envconfig:"AUTH_TOKEN_FILE"`
+	AdminTokenFile string `envconfig:"ADMIN_TOKEN_FILE"`
 }
 
 // fileTwin pairs a secret with the *_FILE variable that may hold it.
 type fileTwin struct {
-	name   string // the secret's variable, e.g. RELAY_CHATWORK_TOKEN
+	name   string // the secret's variable, e.g. RELAY_AUTH_TOKEN
 	secret *secret.Secret
 	path   string
 }
@@ -73,8 +65,6 @@ type fileTwin struct {
 func (e *Env) twins() []fileTwin {
 	return []fileTwin{
 		{"RELAY_STORE", &e.Store, e.StoreFile},
-		{"RELAY_CHATWORK_TOKEN", &e.ChatworkToken, e.ChatworkTokenFile},
-		{"RELAY_CAM_TOKEN", &e.CAMToken, e.CAMTokenFile},
 		{"RELAY_AUTH_TOKEN", &e.AuthToken, e.AuthTokenFile},
 		{"RELAY_ADMIN_TOKEN", &e.AdminToken, e.AdminTokenFile},
 	}
@@ -95,26 +85,13 @@ func (e *Env) ResolveFiles(readFile func(string) ([]byte, error)) error {
 		if t.secret.IsSet() {
 			return fmt.Errorf("%s and %s_FILE are both set; set one", t.name, t.name)
 		}
-		s, err := readSecretFile(readFile, t.path)
+		s, err := confyaml.ReadSecretFile(readFile, t.path)
 		if err != nil {
 			return fmt.Errorf("%s_FILE: %w", t.name, err)
 		}
 		*t.secret = s
 	}
 	return nil
-}
-
-// readSecretFile reads a credential from path, trimming trailing newlines.
-func readSecretFile(readFile func(string) ([]byte, error), path string) (secret.Secret, error) {
-	b, err := readFile(path)
-	if err != nil {
-		return secret.Secret{}, fmt.Errorf("read secret file: %w", err)
-	}
-	v := strings.TrimRight(string(b), "\r\n")
-	if v == "" {
-		return secret.Secret{}, fmt.Errorf("secret file %s is empty", path)
-	}
-	return secret.New(v), nil
 }
 
 // Validate checks the settings: URLs parse, sizes and durations are
@@ -125,17 +102,6 @@ func (e *Env) Validate() error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if e.Listen == "" {
 		add("RELAY_LISTEN: must not be empty")
-	}
-	if err := checkHTTPURL(e.ChatworkAPIURL); err != nil {
-		add("RELAY_CHATWORK_API_URL: %w", err)
-	}
-	if e.CAMURL != "" {
-		if err := checkHTTPURL(e.CAMURL); err != nil {
-			add("RELAY_CAM_URL: %w", err)
-		}
-	}
-	if (e.CAMURL != "") != e.CAMToken.IsSet() {
-		add("RELAY_CAM_URL and RELAY_CAM_TOKEN: set both to enable Chat&Messenger, or neither")
 	}
 	if err := checkStore(e.Store); err != nil {
 		add("RELAY_STORE: %w", err)
@@ -163,25 +129,6 @@ func (e *Env) Validate() error {
 		add("RELAY_LOG_FORMAT: want json or console, got %q", e.LogFormat)
 	}
 	return errors.Join(errs...)
-}
-
-// checkHTTPURL accepts an absolute http or https URL.
-func checkHTTPURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // *url.Error repeats the whole URL
-		}
-		return fmt.Errorf("parse URL: %w", err)
-	}
-	if u.User != nil {
-		return errors.New("credentials in the URL are not allowed; use the token variable")
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("want an absolute http(s) URL, got %q", raw)
-	}
-	return nil
 }
 
 // checkStore accepts sqlite:// and postgres:// URLs. It never puts the

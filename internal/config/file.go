@@ -10,22 +10,23 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/confyaml"
+	"github.com/relayhq/relay/internal/senders"
 )
 
 // File is a parsed and checked routes file. Its shape:
 //
 //	templates: ./templates            # optional: a directory, files or globs, or a list of them
 //	                                  # ([a/*.tmpl, b/*.tpl]), relative to the file; RELAY_TEMPLATES overrides it
-//	senders:                          # optional; chatwork, chatmessenger and console are built in
+//	senders:                          # optional; every kind has a built-in sender of its name
 //	  chatwork-ops:
-//	    type: chatwork                # chatwork | chatmessenger | console
-//	    api_url: https://api.chatwork.com/v2   # chatwork, optional (default RELAY_CHATWORK_API_URL)
-//	    url: https://cam.example.com  # chatmessenger, required
-//	    token_env: CHATWORK_OPS_TOKEN # or token_file: /run/secrets/x; never a literal token
+//	    type: chatwork                # a sender kind: chatwork | chatmessenger | console | webhook
 //	    limits: { room: {count: 10, per: 10s}, token: {count: 300, per: 5m}, margin: 250ms }
+//	                                  # the destination limit is "room" for chatwork, else "destination"
 //	    max_chars: 65535              # optional message size limit
 //	    separator: "\n[hr]\n"         # optional, between coalesced messages
+//	    token_env: CHATWORK_OPS_TOKEN # the kind's own keys (here chatwork's api_url, token_env,
+//	                                  # token_file); never a literal secret
 //	routes:
 //	  ops:                            # POST /v1/{source}/ops
 //	    auth:                         # optional; otherwise RELAY_AUTH_TOKEN applies
@@ -36,51 +37,52 @@ import (
 //	      github_secret_env: GH_SECRET
 //	      gitlab_token_env: GL_TOKEN
 //	    targets:
-//	      - sender: chatwork          # a built-in or a named sender
-//	        room: "123456"            # chatwork room id
+//	      - sender: chatwork-ops      # a built-in or a named sender
 //	        template: ops-chatwork    # optional custom template
 //	        matchers: ['severity=~"critical|warning"', 'env!="dev"']
-//	        mentions:
-//	          to: [1111]              # fixed Chatwork account ids
-//	          toall: false
-//	          from_label: chatwork_to # label holding "1234,5678"
-//	          allow: [1111, 2222]     # the ids from_label may mention
-//	          when: { status: [firing], severity: [critical] }
-//	      - sender: chatmessenger
-//	        panel: messenger          # direct message to users; any other value is a room name
-//	        users: [oncall@example.com]
-//	        sealed: false
-//	        mentions: { from_label: cam_users, allow: [lead@example.com], when: {status: [firing]} }
+//	        room: "123456"            # the kind's own keys: where the target delivers
 //
 // Every *_env names an environment variable and every *_file a file (relative
-// to the routes file) that holds the secret; both are read at load.
+// to the routes file) that holds the secret; both are read at load. The
+// kinds' keys are in the README and in each kind's package.
 type File struct {
 	// Name is the file name as given, used in errors.
 	Name string
 	// Templates are the custom template directories, files and globs in
 	// load order, resolved against the file's directory; none when not set.
 	Templates []string
-	// Senders are the senders the file defines, by name. Chatwork senders
-	// without api_url have an empty URL until Build fills it in.
-	Senders map[string]*Sender
+	// Senders are the senders the file defines, by name.
+	Senders map[string]*senders.Config
 	// Routes are the routes by name.
 	Routes map[string]*Route
 }
 
+// Kinds are the sender kinds relay knows, by name.
+type Kinds map[string]senders.Kind
+
+// NewKinds returns the kinds by name.
+func NewKinds(ks ...senders.Kind) Kinds {
+	m := Kinds{}
+	for _, k := range ks {
+		m[k.Name()] = k
+	}
+	return m
+}
+
 // Load reads and parses the routes file at path. getenv and readFile
 // resolve the secrets it names (os.Getenv and os.ReadFile in production).
-func Load(path string, getenv func(string) string, readFile func(string) ([]byte, error)) (*File, error) {
+func Load(path string, kinds Kinds, getenv func(string) string, readFile func(string) ([]byte, error)) (*File, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read routes file: %w", err)
 	}
-	return Parse(path, data, getenv, readFile)
+	return Parse(path, data, kinds, getenv, readFile)
 }
 
 // Parse parses and checks a routes file. filename is used in errors and to
 // resolve relative paths. Every error is an *Error with the line and the
 // key path; unknown keys, duplicate keys and literal secrets are errors.
-func Parse(filename string, data []byte, getenv func(string) string, readFile func(string) ([]byte, error)) (*File, error) {
+func Parse(filename string, data []byte, kinds Kinds, getenv func(string) string, readFile func(string) ([]byte, error)) (*File, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -92,45 +94,44 @@ func Parse(filename string, data []byte, getenv func(string) string, readFile fu
 	} else if !errors.Is(err, io.EOF) {
 		return nil, syntaxError(filename, err)
 	}
-	p := &parser{file: filename, dir: filepath.Dir(filename), getenv: getenv, readFile: readFile}
-	root := &doc
+	var root *yaml.Node
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		root = doc.Content[0]
-	} else if doc.Kind == 0 {
-		root = nil // an empty file
 	}
-	return p.parseFile(root)
+	p := &parser{kinds: kinds, src: confyaml.Source{Getenv: getenv, ReadFile: readFile, Dir: filepath.Dir(filename)}}
+	return p.parseFile(confyaml.Root(filename, root))
 }
 
-// parser holds what parsing needs besides the YAML: where secrets come from.
+// parser holds what parsing needs besides the YAML.
 type parser struct {
-	file     string
-	dir      string
-	getenv   func(string) string
-	readFile func(string) ([]byte, error)
+	kinds Kinds
+	src   confyaml.Source
 }
 
-func (p *parser) parseFile(root *yaml.Node) (*File, error) {
-	line := 1
-	if root != nil {
-		line = root.Line
+// fileDoc is the routes file's top level.
+type fileDoc struct {
+	Templates confyaml.List `yaml:"templates"`
+	Senders   yaml.Node     `yaml:"senders"`
+	Routes    yaml.Node     `yaml:"routes"`
+}
+
+func (p *parser) parseFile(root confyaml.Node) (*File, error) {
+	if !root.IsNull() && root.Y.Kind != yaml.MappingNode {
+		return nil, root.Errorf("want a mapping with templates, senders and routes")
 	}
-	o, err := mapping(pos{file: p.file, line: line}, root, "templates", "senders", "routes")
-	if err != nil {
+	var doc fileDoc
+	if err := root.Decode(&doc); err != nil {
 		return nil, err
 	}
-	f := &File{Name: p.file, Senders: map[string]*Sender{}, Routes: map[string]*Route{}}
-	if f.Templates, err = o.list("templates"); err != nil {
-		return nil, err
-	}
-	for i, t := range f.Templates {
+	f := &File{Name: root.File, Senders: map[string]*senders.Config{}, Routes: map[string]*Route{}}
+	for _, t := range doc.Templates {
 		if t == "" {
-			return nil, o.pos("templates").errorf("want a directory, file or glob, got an empty value")
+			return nil, root.Key("templates").Errorf("want a directory, file or glob, got an empty value")
 		}
-		f.Templates[i] = p.path(t)
+		f.Templates = append(f.Templates, p.src.Path(t))
 	}
-	if err := p.eachEntry(o, "senders", func(name string, at pos, n *yaml.Node) error {
-		s, err := p.sender(name, at, n)
+	if err := eachEntry(root.Key("senders"), func(name string, n confyaml.Node) error {
+		s, err := p.sender(name, n)
 		if err == nil {
 			f.Senders[name] = s
 		}
@@ -138,8 +139,8 @@ func (p *parser) parseFile(root *yaml.Node) (*File, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := p.eachEntry(o, "routes", func(name string, at pos, n *yaml.Node) error {
-		r, err := p.route(name, at, n, f.Senders)
+	if err := eachEntry(root.Key("routes"), func(name string, n confyaml.Node) error {
+		r, err := p.route(name, n, f.Senders)
 		if err == nil {
 			f.Routes[name] = r
 		}
@@ -154,80 +155,42 @@ func (p *parser) parseFile(root *yaml.Node) (*File, error) {
 // paths, lane keys and metric labels.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
-// eachEntry calls fn for every name: value pair of the mapping under key,
-// in file order, checking names and duplicates.
-func (p *parser) eachEntry(o *object, key string, fn func(name string, at pos, n *yaml.Node) error) error {
-	n := resolve(o.values[key])
-	if isNull(n) {
+// eachEntry calls fn for every name: value pair of the mapping n, in file
+// order, checking the names.
+func eachEntry(n confyaml.Node, fn func(name string, n confyaml.Node) error) error {
+	if n.IsNull() {
 		return nil
 	}
-	at := o.pos(key)
-	if n.Kind != yaml.MappingNode {
-		return at.errorf("want a mapping of names, got %s", describe(n))
+	if n.Y.Kind != yaml.MappingNode {
+		return n.Errorf("want a mapping of names, got %s", describe(n.Y))
 	}
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := resolve(n.Content[i])
-		if k == nil || k.Kind != yaml.ScalarNode {
-			return pos{p.file, n.Content[i].Line, at.path}.errorf("want a name, got %s", describe(k))
-		}
-		kat := at.child(k.Value, k)
+	for i := 0; i+1 < len(n.Y.Content); i += 2 {
+		k := n.Y.Content[i]
+		at := n.Key(k.Value)
 		if first, dup := seen[k.Value]; dup {
-			return kat.errorf("duplicate name (first at line %d)", first)
+			return at.Errorf("duplicate name (first at line %d)", first)
 		}
 		seen[k.Value] = k.Line
-		if !namePattern.MatchString(k.Value) {
-			return kat.errorf("invalid name: use letters, digits, '_', '.' and '-'")
+		if k.Kind != yaml.ScalarNode || !namePattern.MatchString(k.Value) {
+			return at.Errorf("invalid name: use letters, digits, '_', '.' and '-'")
 		}
-		if err := fn(k.Value, kat, n.Content[i+1]); err != nil {
+		if err := fn(k.Value, at); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// path resolves a path from the file against the file's directory.
-func (p *parser) path(v string) string {
-	if filepath.IsAbs(v) {
-		return v
-	}
-	return filepath.Join(p.dir, v)
-}
-
-// envNamePattern is what an environment variable name may be.
-var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// secret reads the secret named by base+"_env" or base+"_file" in o. ok
-// is false when neither is set. Errors name the variable or the file,
-// never the value.
-func (p *parser) secret(o *object, base string) (s secret.Secret, ok bool, err error) {
-	envKey, fileKey := base+"_env", base+"_file"
-	name, err := o.str(envKey)
-	if err != nil {
-		return s, false, err
-	}
-	path, err := o.str(fileKey)
-	if err != nil {
-		return s, false, err
-	}
+// describe names a node's kind for errors.
+func describe(n *yaml.Node) string {
 	switch {
-	case name != "" && path != "":
-		return s, false, o.pos(fileKey).errorf("set %s or %s, not both", envKey, fileKey)
-	case name != "":
-		if !envNamePattern.MatchString(name) {
-			return s, false, o.pos(envKey).errorf("invalid environment variable name %q", name)
-		}
-		v := p.getenv(name)
-		if v == "" {
-			return s, false, o.pos(envKey).errorf("environment variable %s is empty or unset", name)
-		}
-		return secret.New(v), true, nil
-	case path != "":
-		v, err := readSecretFile(p.readFile, p.path(path))
-		if err != nil {
-			return s, false, o.pos(fileKey).errorf("%v", err)
-		}
-		return v, true, nil
+	case n == nil:
+		return "nothing"
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
 	}
-	return s, false, nil
+	return fmt.Sprintf("%q", n.Value)
 }

@@ -1,15 +1,12 @@
 package config
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
-
 	"go.yaml.in/yaml/v3"
 
 	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/auth"
-	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/confyaml"
+	"github.com/relayhq/relay/internal/senders"
 )
 
 // Route is a named route: POST /v1/{source}/{name} goes to its targets.
@@ -24,50 +21,55 @@ type Route struct {
 type Target struct {
 	// Sender names a configured sender; Kind is its kind.
 	Sender string
-	Kind   string
-	// Room is the Chatwork room id.
-	Room string
-	// Panel is the Chat&Messenger panel: delivery.PanelMessenger for a
-	// direct message to Users, otherwise a room name.
-	Panel string
-	// Users are Chat&Messenger users: the recipients of a direct message,
-	// or the users mentioned in a room.
-	Users []string
-	// Sealed is Chat&Messenger's sealed-letter flag.
-	Sealed bool
+	Kind   senders.Kind
 	// Template names a custom template; empty means the built-in default.
 	Template string
 	// Matchers select the alerts the target gets; empty selects all.
 	Matchers Matchers
-	// Mention says whom messages mention; see the Mentions method.
-	Mention Mentions
+	// Dest is where the target delivers, as its kind decoded it.
+	Dest senders.Target
 
 	// at is where the target's sender is named, for Build's errors.
-	at pos
+	at confyaml.Node
+}
+
+// routeDoc is one entry of routes:.
+type routeDoc struct {
+	Auth    yaml.Node `yaml:"auth"`
+	Targets yaml.Node `yaml:"targets"`
+}
+
+// targetDoc holds the keys every target has; Rest takes its kind's.
+type targetDoc struct {
+	Sender   confyaml.String      `yaml:"sender"`
+	Template confyaml.String      `yaml:"template"`
+	Matchers confyaml.List        `yaml:"matchers"`
+	Rest     map[string]yaml.Node `yaml:",inline"`
 }
 
 // route parses one entry of routes:.
-func (p *parser) route(name string, at pos, n *yaml.Node, senders map[string]*Sender) (*Route, error) {
-	o, err := mapping(at, n, "auth", "targets")
-	if err != nil {
+func (p *parser) route(name string, n confyaml.Node, fileSenders map[string]*senders.Config) (*Route, error) {
+	var doc routeDoc
+	if err := n.Decode(&doc); err != nil {
 		return nil, err
 	}
 	r := &Route{Name: name}
-	if o.has("auth") {
-		if r.Auth, err = p.auth(o.pos("auth"), o.values["auth"]); err != nil {
+	if an := n.Key("auth"); !an.IsNull() {
+		a, err := p.auth(an)
+		if err != nil {
 			return nil, err
 		}
+		r.Auth = a
 	}
-	seq := resolve(o.values["targets"])
-	if isNull(seq) || (seq.Kind == yaml.SequenceNode && len(seq.Content) == 0) {
-		return nil, at.errorf("a route needs at least one target")
+	tn := n.Key("targets")
+	if tn.IsNull() || (tn.Y.Kind == yaml.SequenceNode && len(tn.Y.Content) == 0) {
+		return nil, n.Errorf("a route needs at least one target")
 	}
-	tat := o.pos("targets")
-	if seq.Kind != yaml.SequenceNode {
-		return nil, tat.errorf("want a list of targets, got %s", describe(seq))
+	if tn.Y.Kind != yaml.SequenceNode {
+		return nil, tn.Errorf("want a list of targets, got %s", describe(tn.Y))
 	}
-	for i, item := range seq.Content {
-		t, err := p.target(tat.index(i, item), item, senders)
+	for i := range tn.Y.Content {
+		t, err := p.target(tn.Index(i), fileSenders)
 		if err != nil {
 			return nil, err
 		}
@@ -76,106 +78,44 @@ func (p *parser) route(name string, at pos, n *yaml.Node, senders map[string]*Se
 	return r, nil
 }
 
-// target parses one target and checks it against its sender's kind.
-func (p *parser) target(at pos, n *yaml.Node, senders map[string]*Sender) (*Target, error) {
-	o, err := mapping(at, n, "sender", "room", "panel", "users", "sealed", "template", "matchers", "mentions")
-	if err != nil {
+// target parses one target: its common keys here, the rest by the kind of
+// its sender.
+func (p *parser) target(n confyaml.Node, fileSenders map[string]*senders.Config) (*Target, error) {
+	if n.IsNull() || n.Y.Kind != yaml.MappingNode {
+		return nil, n.Errorf("want a target mapping with sender, got %s", describe(n.Y))
+	}
+	var doc targetDoc
+	if err := n.Decode(&doc); err != nil {
 		return nil, err
 	}
-	t := &Target{}
-	if t.Sender, err = o.str("sender"); err != nil {
-		return nil, err
+	if doc.Sender == "" {
+		return nil, n.Errorf("sender is required")
 	}
-	if t.Sender == "" {
-		return nil, at.errorf("sender is required")
-	}
-	t.at = o.pos("sender")
-	if s, ok := senders[t.Sender]; ok {
+	t := &Target{Sender: string(doc.Sender), Template: string(doc.Template), at: n.Key("sender")}
+	if s, ok := fileSenders[t.Sender]; ok {
 		t.Kind = s.Kind
-	} else if k, ok := builtinKind(t.Sender); ok {
+	} else if k, ok := p.kinds[t.Sender]; ok {
 		t.Kind = k
 	} else {
-		return nil, pos{file: at.file, line: t.at.line, path: at.path}.errorf("unknown sender %q", t.Sender)
+		return nil, n.Errorf("unknown sender %q", t.Sender)
 	}
-	if t.Room, err = o.str("room"); err != nil {
-		return nil, err
-	}
-	if t.Panel, err = o.str("panel"); err != nil {
-		return nil, err
-	}
-	users, err := o.list("users")
-	if err != nil {
-		return nil, err
-	}
-	t.Users = delivery.NormalizeUsers(users)
-	if t.Sealed, err = o.boolean("sealed"); err != nil {
-		return nil, err
-	}
-	if t.Template, err = o.str("template"); err != nil {
-		return nil, err
-	}
-	if err := p.matchers(o, t); err != nil {
-		return nil, err
-	}
-	if key, reason := destinationProblem(t); key != "" {
-		return nil, o.pos(key).errorf("%s", reason)
-	}
-	if o.has("mentions") {
-		if t.Mention, err = p.mentions(o.pos("mentions"), o.values["mentions"], t.Kind); err != nil {
-			return nil, err
-		}
-	}
-	return t, nil
-}
-
-func (p *parser) matchers(o *object, t *Target) error {
-	list, err := o.list("matchers")
-	if err != nil {
-		return err
-	}
-	for i, s := range list {
+	for i, s := range doc.Matchers {
 		m, err := ParseMatcher(s)
 		if err != nil {
-			at := o.pos("matchers")
-			if seq := resolve(o.values["matchers"]); seq.Kind == yaml.SequenceNode {
-				at = at.index(i, seq.Content[i])
+			at := n.Key("matchers")
+			if at.Y.Kind == yaml.SequenceNode {
+				at = at.Index(i)
 			}
-			return at.errorf("%v", err)
+			return nil, at.Errorf("%v", err)
 		}
 		t.Matchers = append(t.Matchers, m)
 	}
-	return nil
-}
-
-// destinationProblem returns the key at fault and why when the target's
-// room, panel, users and sealed flag do not fit its kind; key is "" when
-// they do.
-func destinationProblem(t *Target) (key, reason string) {
-	switch t.Kind {
-	case delivery.KindChatwork:
-		switch {
-		case t.Room == "":
-			return "room", "room is required for a chatwork target"
-		case !validRoomID(t.Room):
-			return "room", fmt.Sprintf("chatwork room id must be a positive integer of at most 18 digits, got %q", t.Room)
-		case t.Panel != "":
-			return "panel", "panel is for chatmessenger targets; a chatwork target takes a room"
-		case len(t.Users) > 0:
-			return "users", "users are for chatmessenger targets; a chatwork target mentions with mentions.to"
-		case t.Sealed:
-			return "sealed", "sealed is for chatmessenger targets"
-		}
-	case delivery.KindChatMessenger:
-		switch {
-		case t.Room != "":
-			return "room", "room is for chatwork targets; a chatmessenger target takes panel (messenger or a room name)"
-		case t.Panel == "":
-			return "panel", "panel is required for a chatmessenger target: messenger or a room name"
-		case t.Panel == delivery.PanelMessenger && len(t.Users) == 0:
-			return "users", "panel messenger sends direct messages and needs users"
-		}
+	dest, err := t.Kind.Target(n.Without("sender", "template", "matchers"))
+	if err != nil {
+		return nil, err
 	}
-	return "", ""
+	t.Dest = dest
+	return t, nil
 }
 
 // Select returns d restricted to the alerts the target's matchers select,
@@ -204,22 +144,4 @@ func (t *Target) Select(d *alert.Data) *alert.Data {
 		return d
 	}
 	return d.WithAlerts(keep)
-}
-
-// validRoomID reports whether s can be a Chatwork room id: a positive
-// integer without a sign or leading zero, of at most 18 digits (Chatwork's
-// ids are 64-bit integers; today's have 9).
-func validRoomID(s string) bool {
-	if len(s) > 18 || strings.HasPrefix(s, "0") || !isDigits(s) {
-		return false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return err == nil && n > 0
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	return strings.Trim(s, "0123456789") == ""
 }

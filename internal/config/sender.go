@@ -1,229 +1,134 @@
 package config
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/relayhq/relay/internal/delivery"
-	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/confyaml"
+	"github.com/relayhq/relay/internal/senders"
 )
 
-// Sender is a configured upstream: a protocol (Kind), where it posts, with
-// which credential, and the limits and message size it keeps.
-type Sender struct {
-	Name string
-	// Kind is delivery.KindChatwork, KindChatMessenger or KindConsole.
-	Kind string
-	// URL is Chatwork's API base URL or Chat&Messenger's serverURL.
-	URL   string
-	Token secret.Secret
-	// RoomLimit is per room (Chatwork: 10 posts / 10 s), TokenLimit per
-	// token (Chatwork: 300 requests / 5 min); the zero Limit means none.
-	RoomLimit  Limit
-	TokenLimit Limit
-	// Margin is added to every window so that clock skew and latency never
-	// let a post in early.
-	Margin time.Duration
-	// MaxChars is the longest message body, as delivery.Len counts it.
-	MaxChars int
-	// Separator goes between messages coalesced into one post.
-	Separator string
-	// TokenKey names the token's limiter key without revealing the token:
-	// senders with the same URL and token share it, so they share a limit.
-	TokenKey string
+// senderDoc holds the keys every sender has, whatever its kind; Rest takes
+// the kind's own.
+type senderDoc struct {
+	Type      confyaml.String      `yaml:"type"`
+	Limits    *limitsDoc           `yaml:"limits"`
+	MaxChars  *int                 `yaml:"max_chars"`
+	Separator *string              `yaml:"separator"`
+	Rest      map[string]yaml.Node `yaml:",inline"`
 }
 
-// Limit is at most Count posts in any window of length Per.
-type Limit struct {
-	Count int
-	Per   time.Duration
+// limitsDoc is limits: {room or destination, token, margin}.
+type limitsDoc struct {
+	Room        *limitDoc          `yaml:"room"`
+	Destination *limitDoc          `yaml:"destination"`
+	Token       *limitDoc          `yaml:"token"`
+	Margin      *confyaml.Duration `yaml:"margin"`
 }
 
-// Enabled reports whether the limit applies.
-func (l Limit) Enabled() bool { return l.Count > 0 && l.Per > 0 }
-
-// Message size limits by kind. Chatwork allows 65,535 characters; Chat&
-// Messenger documents none, so relay picks a size that its clients show.
-const (
-	ChatworkMaxChars      = 65535
-	ChatMessengerMaxChars = 30000
-)
-
-// newSender returns a sender of kind with the defaults of its kind.
-func newSender(name, kind string) *Sender {
-	s := &Sender{Name: name, Kind: kind, MaxChars: ChatMessengerMaxChars, Separator: "\n\n――――――――\n\n"}
-	if kind == delivery.KindChatwork {
-		s.RoomLimit = Limit{Count: 10, Per: 10 * time.Second}
-		s.TokenLimit = Limit{Count: 300, Per: 5 * time.Minute}
-		s.Margin = 250 * time.Millisecond
-		s.MaxChars = ChatworkMaxChars
-		s.Separator = "\n[hr]\n"
-	}
-	return s
+type limitDoc struct {
+	Count *int               `yaml:"count"`
+	Per   *confyaml.Duration `yaml:"per"`
 }
 
-// tokenKey returns kind/token/ and the first 12 hex digits of
-// sha256(url NUL token).
-func tokenKey(kind, url string, token secret.Secret) string {
-	sum := sha256.Sum256([]byte(url + "\x00" + token.Reveal()))
-	return kind + "/token/" + hex.EncodeToString(sum[:])[:12]
-}
-
-// builtinKind returns the kind of a built-in sender name.
-func builtinKind(name string) (string, bool) {
-	switch name {
-	case delivery.KindChatwork, delivery.KindChatMessenger, delivery.KindConsole:
-		return name, true
+// sender parses one entry of senders: its common keys here, the rest by
+// its kind.
+func (p *parser) sender(name string, n confyaml.Node) (*senders.Config, error) {
+	if _, ok := p.kinds[name]; ok {
+		return nil, n.Errorf("%q is the name of a built-in sender; pick another name", name)
 	}
-	return "", false
-}
-
-// sender parses one entry of senders:.
-func (p *parser) sender(name string, at pos, n *yaml.Node) (*Sender, error) {
-	if _, ok := builtinKind(name); ok {
-		return nil, at.errorf("%q is the name of a built-in sender; pick another name", name)
-	}
-	o, err := mapping(at, n, "type", "api_url", "url", "token_env", "token_file", "limits", "max_chars", "separator")
-	if err != nil {
+	var doc senderDoc
+	if err := n.Decode(&doc); err != nil {
 		return nil, err
 	}
-	kind, err := o.str("type")
-	if err != nil {
+	if doc.Type == "" {
+		return nil, n.Errorf("type is required: %s", p.kindList())
+	}
+	kind, ok := p.kinds[string(doc.Type)]
+	if !ok {
+		return nil, n.Key("type").Errorf("unknown sender type %q: want %s", doc.Type, p.kindList())
+	}
+	s := kind.Defaults()
+	if err := applyLimits(n.Key("limits"), doc.Limits, &s); err != nil {
 		return nil, err
 	}
-	switch kind {
-	case delivery.KindChatwork, delivery.KindChatMessenger, delivery.KindConsole:
-	case "":
-		return nil, at.errorf("type is required: chatwork, chatmessenger or console")
-	default:
-		return nil, o.pos("type").errorf("unknown sender type %q: want chatwork, chatmessenger or console", kind)
-	}
-	s := newSender(name, kind)
-	if err := p.senderEndpoint(o, s); err != nil {
-		return nil, err
-	}
-	if err := p.senderLimits(o, s); err != nil {
-		return nil, err
-	}
-	if v, ok, err := o.integer("max_chars"); err != nil {
-		return nil, err
-	} else if ok {
-		if v <= 0 {
-			return nil, o.pos("max_chars").errorf("must be positive, got %d", v)
-		}
-		if kind == delivery.KindChatwork && v > ChatworkMaxChars {
-			return nil, o.pos("max_chars").errorf("Chatwork takes at most %d characters, got %d", ChatworkMaxChars, v)
+	if doc.MaxChars != nil {
+		v := *doc.MaxChars
+		switch {
+		case v <= 0:
+			return nil, n.Key("max_chars").Errorf("must be positive, got %d", v)
+		case s.MaxCharsCap > 0 && v > s.MaxCharsCap:
+			return nil, n.Key("max_chars").Errorf("a %s sender takes at most %d characters, got %d", kind.Name(), s.MaxCharsCap, v)
 		}
 		s.MaxChars = v
 	}
-	// A separator is taken as written, spaces and newlines included.
-	if sep, ok, err := o.scalar("separator"); err != nil {
-		return nil, err
-	} else if ok {
-		s.Separator = sep.Value
+	if doc.Separator != nil {
+		s.Separator = *doc.Separator // as written, spaces and newlines included
 	}
-	return s, nil
+	return kind.Sender(name, s, n.Without("type", "limits", "max_chars", "separator"), p.src)
 }
 
-// senderEndpoint reads the URL and the token of s.
-func (p *parser) senderEndpoint(o *object, s *Sender) error {
-	apiURL, err := o.str("api_url")
-	if err != nil {
-		return err
-	}
-	camURL, err := o.str("url")
-	if err != nil {
-		return err
-	}
-	switch s.Kind {
-	case delivery.KindChatwork:
-		if camURL != "" {
-			return o.pos("url").errorf("chatwork senders take api_url, not url")
-		}
-		s.URL = apiURL // empty: RELAY_CHATWORK_API_URL, filled in by Build
-	case delivery.KindChatMessenger:
-		if apiURL != "" {
-			return o.pos("api_url").errorf("chatmessenger senders take url (the serverURL), not api_url")
-		}
-		if camURL == "" {
-			return o.at.errorf("url is required for a chatmessenger sender")
-		}
-		s.URL = camURL
-	case delivery.KindConsole:
-		if apiURL != "" || camURL != "" || o.has("token_env") || o.has("token_file") {
-			return o.at.errorf("a console sender takes no url or token")
-		}
+// applyLimits sets the limits given in l; each replaces the kind's default.
+func applyLimits(n confyaml.Node, l *limitsDoc, s *senders.Settings) error {
+	if l == nil {
 		return nil
 	}
-	if s.URL != "" {
-		if err := checkHTTPURL(s.URL); err != nil {
-			key := "api_url"
-			if s.Kind == delivery.KindChatMessenger {
-				key = "url"
-			}
-			return o.pos(key).errorf("%v", err)
+	dest, destKey := l.Destination, "destination"
+	if s.LimitName == "room" {
+		if l.Destination != nil {
+			return n.Key("destination").Errorf("unknown key: this sender's destination limit is room")
+		}
+		dest, destKey = l.Room, "room"
+	} else if l.Room != nil {
+		return n.Key("room").Errorf("unknown key: room limits are for chatwork senders; this one takes destination")
+	}
+	for _, x := range []struct {
+		key string
+		doc *limitDoc
+		dst *senders.Limit
+	}{{destKey, dest, &s.Destination}, {"token", l.Token, &s.Token}} {
+		if x.doc == nil {
+			continue
+		}
+		at := n.Key(x.key)
+		if x.doc.Count == nil || *x.doc.Count <= 0 {
+			return at.Key("count").Errorf("count must be a positive integer")
+		}
+		if x.doc.Per == nil || *x.doc.Per <= 0 {
+			return at.Key("per").Errorf("per must be a positive duration")
+		}
+		*x.dst = senders.Limit{Count: *x.doc.Count, Per: time.Duration(*x.doc.Per)}
+	}
+	if l.Margin != nil {
+		if *l.Margin < 0 {
+			return n.Key("margin").Errorf("margin must not be negative")
+		}
+		s.Margin = time.Duration(*l.Margin)
+	}
+	for _, lim := range []senders.Limit{s.Destination, s.Token} {
+		if lim.Enabled() && s.Margin >= lim.Per {
+			return n.Key("margin").Errorf("margin %s must be shorter than the window %s", s.Margin, lim.Per)
 		}
 	}
-	tok, ok, err := p.secret(o, "token")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return o.at.errorf("token_env or token_file is required for a %s sender", s.Kind)
-	}
-	s.Token = tok
 	return nil
 }
 
-// senderLimits reads limits: {room, token, margin}; each given limit
-// replaces the kind's default.
-func (p *parser) senderLimits(o *object, s *Sender) error {
-	lo, err := mapping(o.pos("limits"), o.values["limits"], "room", "token", "margin")
-	if err != nil {
-		return err
+// kindList names the kinds for errors: "chatwork, console or webhook".
+func (p *parser) kindList() string {
+	names := make([]string, 0, len(p.kinds))
+	for n := range p.kinds {
+		names = append(names, n)
 	}
-	for _, l := range []struct {
-		key string
-		dst *Limit
-	}{{"room", &s.RoomLimit}, {"token", &s.TokenLimit}} {
-		if !lo.has(l.key) {
-			continue
-		}
-		m, err := mapping(lo.pos(l.key), lo.values[l.key], "count", "per")
-		if err != nil {
-			return err
-		}
-		count, ok, err := m.integer("count")
-		if err != nil {
-			return err
-		}
-		if !ok || count <= 0 {
-			return m.pos("count").errorf("count must be a positive integer")
-		}
-		per, ok, err := m.duration("per")
-		if err != nil {
-			return err
-		}
-		if !ok || per <= 0 {
-			return m.pos("per").errorf("per must be a positive duration")
-		}
-		*l.dst = Limit{Count: count, Per: per}
+	slices.Sort(names)
+	switch len(names) {
+	case 0:
+		return "no kinds are built in"
+	case 1:
+		return names[0]
 	}
-	if margin, ok, err := lo.duration("margin"); err != nil {
-		return err
-	} else if ok {
-		if margin < 0 {
-			return lo.pos("margin").errorf("margin must not be negative")
-		}
-		s.Margin = margin
-	}
-	for _, l := range []Limit{s.RoomLimit, s.TokenLimit} {
-		if l.Enabled() && s.Margin >= l.Per {
-			return lo.pos("margin").errorf("margin %s must be shorter than the window %s", s.Margin, l.Per)
-		}
-	}
-	return nil
+	return fmt.Sprintf("%s or %s", strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }

@@ -6,76 +6,37 @@
 package delivery
 
 import (
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf16"
 )
 
-// Sender kinds: the upstream protocol a configured sender speaks.
-const (
-	KindChatwork      = "chatwork"
-	KindChatMessenger = "chatmessenger"
-	KindConsole       = "console"
-)
-
-// PanelMessenger is the Chat&Messenger panel that means "direct message to
-// the users".
-const PanelMessenger = "messenger"
-
 // Destination says where a message goes. Messages with the same Lane are
 // delivered in order, one post at a time.
 type Destination struct {
-	// Sender is the name of a configured sender ("chatwork", "chatmessenger",
-	// "console", or a name from the routes file).
+	// Sender is the name of a configured sender (a built-in one, named
+	// like its kind, or one from the routes file).
 	Sender string `json:"sender"`
-	// Room is the Chatwork room id.
-	Room string `json:"room,omitempty"`
-	// Panel is the Chat&Messenger panel: "messenger" for a direct message to
-	// Users, otherwise a room name where Users are mentioned.
-	Panel string `json:"panel,omitempty"`
-	// Users are Chat&Messenger e-mail addresses, sorted and unique.
-	Users []string `json:"users,omitempty"`
-	// Sealed is Chat&Messenger's isOpened (sealed-letter) flag.
-	Sealed bool `json:"sealed,omitempty"`
+	// Address is where the sender's kind delivers, in the kind's own terms
+	// ("room/42" for a Chatwork room); empty when the sender has one
+	// destination only. The kind writes it, and reads it when it sends.
+	Address string `json:"address,omitempty"`
 }
 
-// Lane returns the key of the FIFO lane the destination belongs to.
+// Lane returns the key of the FIFO lane the destination belongs to:
+// the sender, then "/" and the address if there is one. Sender names hold
+// no "/".
 func (d Destination) Lane() string {
-	var b strings.Builder
-	b.WriteString(d.Sender)
-	if d.Room != "" {
-		b.WriteString("/room/")
-		b.WriteString(d.Room)
+	if d.Address == "" {
+		return d.Sender
 	}
-	if d.Panel != "" {
-		b.WriteString("/panel/")
-		b.WriteString(d.Panel)
-	}
-	if len(d.Users) > 0 {
-		b.WriteString("?users=")
-		b.WriteString(strings.Join(d.Users, ","))
-	}
-	if d.Sealed {
-		b.WriteString("&sealed")
-	}
-	return b.String()
+	return d.Sender + "/" + d.Address
 }
 
-// NormalizeUsers sorts and de-duplicates users, dropping empty entries.
-func NormalizeUsers(users []string) []string {
-	seen := map[string]bool{}
-	var res []string
-	for _, u := range users {
-		u = strings.TrimSpace(u)
-		if u == "" || seen[u] {
-			continue
-		}
-		seen[u] = true
-		res = append(res, u)
-	}
-	sort.Strings(res)
-	return res
+// ParseLane returns the destination of a lane key.
+func ParseLane(lane string) Destination {
+	sender, address, _ := strings.Cut(lane, "/")
+	return Destination{Sender: sender, Address: address}
 }
 
 // Message is one rendered message in the outbox.

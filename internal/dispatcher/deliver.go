@@ -12,10 +12,6 @@ import (
 	"github.com/relayhq/relay/internal/delivery"
 )
 
-// roomPause is how long a rate-limited room waits when the upstream did
-// not say (Chatwork asks for about 10 s).
-const roomPause = 10 * time.Second
-
 // Post outcomes, the values of the outcome label.
 const (
 	outcomeSuccess     = "success"
@@ -104,9 +100,9 @@ func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs 
 		l.limited++
 		until := e.Until
 		if !until.After(now) {
-			until = now.Add(roomPause)
-			if p.Kind == delivery.KindChatMessenger {
-				until = now.Add(d.backoff(l.limited))
+			until = now.Add(d.backoff(l.limited))
+			if p.RateLimitPause > 0 {
+				until = now.Add(p.RateLimitPause)
 			}
 		}
 		if key := pauseKey(l, p, e); key != "" {
@@ -178,13 +174,14 @@ func (d *Dispatcher) sendTimeout(p Policy) time.Duration {
 }
 
 // pauseKey is the limiter key a 429 shuts: the token's when the token's
-// quota is spent (or the lane has no room), else the room's.
+// quota is spent (or the destination has no limit of its own), else the
+// destination's.
 func pauseKey(l *lane, p Policy, e *delivery.Error) string {
-	if (e.TokenWide || l.room == "") && p.TokenKey != "" {
+	if (e.TokenWide || !p.Destination.enabled()) && p.TokenKey != "" {
 		return p.TokenKey
 	}
-	if l.room != "" {
-		return roomKey(p, l.room)
+	if p.Scope != "" {
+		return destinationKey(p, l)
 	}
 	return ""
 }

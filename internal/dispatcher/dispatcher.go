@@ -34,19 +34,21 @@ type Limit struct {
 
 // Policy is how a sender is paced and how its messages are folded.
 type Policy struct {
-	// Kind is the sender's protocol: delivery.KindChatwork,
-	// KindChatMessenger or KindConsole.
-	Kind string
-	// Room limits posts per room. Its limiter key is Kind+"/room/"+room,
-	// not the sender's name: the limit is the room's, whatever the token.
-	Room Limit
+	// Scope names the destination limits: a lane's destination limiter key
+	// is Scope+"/"+its address (Chatwork's "chatwork/room/42": the limit
+	// is the room's, whatever the sender). "" means the lanes have no
+	// destination limit.
+	Scope string
+	// Destination limits posts per destination (a Chatwork room).
+	Destination Limit
 	// Token limits requests per credential, keyed by TokenKey.
 	Token Limit
 	// TokenKey is the limiter key of the sender's credential.
 	TokenKey string
 	// Margin is added to every limit's window.
 	Margin time.Duration
-	// MaxChars bounds a folded body, as delivery.Len counts it.
+	// MaxChars bounds a folded body, as delivery.Len counts it; 0 means
+	// that a post carries one message.
 	MaxChars int
 	// Separator goes between folded messages.
 	Separator string
@@ -57,6 +59,9 @@ type Policy struct {
 	// Concurrency bounds the sender's posts in flight; 0 means
 	// Options.Concurrency.
 	Concurrency int
+	// RateLimitPause is how long a 429 that did not say how long shuts its
+	// key; 0 means the retry backoff, growing with each such 429.
+	RateLimitPause time.Duration
 	// SendTimeout bounds one upstream request; 0 means Options.SendTimeout.
 	// It should fit the room's pace: a room allowed 10 posts per 10 s gains
 	// nothing from a request that may take longer than the window.

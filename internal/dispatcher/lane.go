@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -16,9 +15,9 @@ import (
 
 // lane is the state of one lane's worker.
 type lane struct {
-	key    string
-	sender string // the sender name the lane's messages name
-	room   string // the Chatwork room, if the lane has one
+	key     string
+	sender  string // the sender name the lane's messages name
+	address string // where in the sender's kind the lane delivers
 	// state is the outcome and reason of the last attempt; a failure is
 	// logged at warn only when it differs.
 	state string
@@ -33,23 +32,10 @@ type lane struct {
 	failing bool
 }
 
-// newLane parses a lane key as delivery.Destination.Lane writes it:
-// sender[/room/R][/panel/P][?users=...][&sealed]. Sender names and room
-// ids never hold '/', '?' or '&'.
+// newLane reads a lane key as delivery.Destination.Lane writes it.
 func newLane(key string) *lane {
-	l := &lane{key: key}
-	end := strings.IndexAny(key, "/?&")
-	if end < 0 {
-		end = len(key)
-	}
-	l.sender = key[:end]
-	if rest, ok := strings.CutPrefix(key[end:], "/room/"); ok {
-		if i := strings.IndexAny(rest, "/?&"); i >= 0 {
-			rest = rest[:i]
-		}
-		l.room = rest
-	}
-	return l
+	d := delivery.ParseLane(key)
+	return &lane{key: key, sender: d.Sender, address: d.Address}
 }
 
 // runLane is one lane's worker: it claims, sends and settles one post at
@@ -136,8 +122,8 @@ func (d *Dispatcher) hold(l *lane) time.Duration {
 // pause after a 429 holds it shut.
 func (d *Dispatcher) claimRequest(l *lane, p Policy) outbox.ClaimRequest {
 	var rules []limiter.Rule
-	if l.room != "" && p.Kind != "" {
-		rules = append(rules, rule(roomKey(p, l.room), p.Room))
+	if p.Scope != "" {
+		rules = append(rules, rule(destinationKey(p, l), p.Destination))
 	}
 	if p.TokenKey != "" {
 		rules = append(rules, rule(p.TokenKey, p.Token))
@@ -161,8 +147,11 @@ func rule(key string, lim Limit) limiter.Rule {
 	return limiter.Rule{Key: key, Limit: lim.Count, Window: lim.Per}
 }
 
-// roomKey is the limiter key of a room: the room's, whatever the sender.
-func roomKey(p Policy, room string) string { return p.Kind + "/room/" + room }
+// destinationKey is the limiter key of the lane's destination: the same
+// for every sender of the scope ("chatwork/room/42").
+func destinationKey(p Policy, l *lane) string { return p.Scope + "/" + l.address }
+
+func (l Limit) enabled() bool { return l.Count > 0 && l.Per > 0 }
 
 // sleep waits for d, ctx or woken (nil: never), whichever comes first.
 func sleep(ctx context.Context, d time.Duration, woken <-chan struct{}) {

@@ -18,7 +18,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relay_webhooks_received_total",
-			Help: "Webhooks received, by source, route (or direct_chatwork, direct_chatmessenger, preview) and status code.",
+			Help: "Webhooks received, by source, route (or direct_<kind>, preview) and status code.",
 		}, []string{"source", "route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "relay_http_request_duration_seconds",

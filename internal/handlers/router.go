@@ -78,14 +78,17 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	// Now is the clock for signed timestamps; default time.Now.
 	Now func() time.Time
+	// DirectKinds are the sender kinds that take direct URLs
+	// (/v1/{source}/{kind}/{dest}); their names become metric labels.
+	DirectKinds []string
 }
 
 // NewRouter returns relay's HTTP handler:
 //
 //	POST /v1/{source}/{route}                  webhook for a route of the routes file
-//	POST /v1/{source}/chatwork/{room}          webhook for a Chatwork room (?template=)
-//	POST /v1/{source}/chatmessenger/{panel}    webhook for Chat&Messenger (?users=a,b&template=)
-//	POST /v1/preview/{source}/...              the same three, rendered but not enqueued
+//	POST /v1/{source}/{kind}/{dest}            webhook for a destination of a kind's built-in
+//	                                           sender (/v1/alertmanager/chatwork/42?template=)
+//	POST /v1/preview/{source}/...              the same two, rendered but not enqueued
 //	GET  /healthz, /readyz, /metrics
 //	POST /-/reload                             admin token (refused when none is set)
 //	GET  /api/v1/deadletters?limit=N           admin token
@@ -124,13 +127,15 @@ func NewRouter(d Deps) (http.Handler, error) {
 	})
 
 	wh := &webhooks{pipeline: d.Pipeline, maxBody: d.MaxBodyBytes, now: d.Now, metrics: m, errs: e,
-		previews: make(chan struct{}, d.MaxPreviews), storeTimeout: d.StoreTimeout}
+		previews: make(chan struct{}, d.MaxPreviews), storeTimeout: d.StoreTimeout,
+		directKinds: map[string]bool{}}
+	for _, k := range d.DirectKinds {
+		wh.directKinds[k] = true
+	}
 	r.Route("/v1", func(r chi.Router) {
-		r.Post("/preview/{source}/chatwork/{room}", wh.handle(shapeChatwork, true))
-		r.Post("/preview/{source}/chatmessenger/{panel}", wh.handle(shapeChatMessenger, true))
+		r.Post("/preview/{source}/{kind}/{dest}", wh.handle(shapeDirect, true))
 		r.Post("/preview/{source}/{route}", wh.handle(shapeRoute, true))
-		r.Post("/{source}/chatwork/{room}", wh.handle(shapeChatwork, false))
-		r.Post("/{source}/chatmessenger/{panel}", wh.handle(shapeChatMessenger, false))
+		r.Post("/{source}/{kind}/{dest}", wh.handle(shapeDirect, false))
 		r.Post("/{source}/{route}", wh.handle(shapeRoute, false))
 	})
 

@@ -6,23 +6,20 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/relayhq/relay/internal/auth"
-	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/intake"
 )
 
-// shape is which of the three webhook URL shapes a handler serves.
+// shape is which of the two webhook URL shapes a handler serves.
 type shape int
 
 const (
-	shapeRoute         shape = iota // /v1/{source}/{route}
-	shapeChatwork                   // /v1/{source}/chatwork/{room}
-	shapeChatMessenger              // /v1/{source}/chatmessenger/{panel}
+	shapeRoute  shape = iota // /v1/{source}/{route}
+	shapeDirect              // /v1/{source}/{kind}/{dest}
 )
 
 // unknownLabel stands for a source or route the relay does not know in
@@ -43,6 +40,8 @@ type webhooks struct {
 	// storeTimeout bounds Accept, so that the answer (503 at worst) is
 	// written before the server's write timeout.
 	storeTimeout time.Duration
+	// directKinds are the kinds that take direct URLs.
+	directKinds map[string]bool
 }
 
 // preview is the answer to a preview request.
@@ -87,10 +86,13 @@ func (h *webhooks) serve(w http.ResponseWriter, r *http.Request, s shape, isPrev
 		return h.errs.write(w, r, err)
 	}
 	l.source = req.Source
+	if req.Direct != nil && !h.directKinds[req.Direct.Kind] {
+		return h.errs.write(w, r, intake.Errorf(intake.NotFound, "unknown sender kind %.32q for a direct URL", req.Direct.Kind))
+	}
 	cfg, routeErr := h.pipeline.Auth(req.Route)
 	switch {
 	case routeErr == nil:
-		l.route = routeLabel(s, req.Route)
+		l.route = routeLabel(req)
 	case req.Route != "" && isNotFound(routeErr):
 		// An unknown route is answered 404 only after the global auth
 		// passed, so that clients without credentials cannot probe
@@ -153,13 +155,10 @@ func parseRequest(r *http.Request, s shape) (intake.Request, error) {
 	switch s {
 	case shapeRoute:
 		req.Route = chi.URLParam(r, "route")
-	case shapeChatwork:
+	case shapeDirect:
 		q := query(r)
-		req.Direct = &intake.Direct{Sender: delivery.KindChatwork, Room: chi.URLParam(r, "room"), Template: q.Get("template")}
-	case shapeChatMessenger:
-		q := query(r)
-		req.Direct = &intake.Direct{Sender: delivery.KindChatMessenger, Panel: chi.URLParam(r, "panel"),
-			Users: parseUsers(q["users"]), Template: q.Get("template")}
+		req.Direct = &intake.Direct{Kind: chi.URLParam(r, "kind"), Dest: chi.URLParam(r, "dest"),
+			Query: q, Template: q.Get("template")}
 	}
 	return req, nil
 }
@@ -181,29 +180,13 @@ func knownSource(source string) bool {
 	return false
 }
 
-// parseUsers splits ?users=a,b (the parameter may also repeat) into
-// trimmed, non-empty addresses, in the order given.
-func parseUsers(values []string) []string {
-	var users []string
-	for _, v := range values {
-		for _, u := range strings.Split(v, ",") {
-			if u = strings.TrimSpace(u); u != "" {
-				users = append(users, u)
-			}
-		}
+// routeLabel is the bounded route label of a webhook metric: the route, or
+// direct_<kind> for a direct URL of a known kind.
+func routeLabel(req intake.Request) string {
+	if req.Direct != nil {
+		return "direct_" + req.Direct.Kind
 	}
-	return users
-}
-
-// routeLabel is the bounded route label of a webhook metric.
-func routeLabel(s shape, route string) string {
-	switch s {
-	case shapeChatwork:
-		return "direct_chatwork"
-	case shapeChatMessenger:
-		return "direct_chatmessenger"
-	}
-	return route
+	return req.Route
 }
 
 // readBody reads the whole body, at most limit bytes; more is an

@@ -18,7 +18,8 @@ import (
 	"github.com/relayhq/relay/internal/config"
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/outbox"
-	"github.com/relayhq/relay/internal/senders/chatwork"
+	"github.com/relayhq/relay/internal/senders"
+	"github.com/relayhq/relay/internal/templates"
 )
 
 // Store is the part of the outbox the pipeline writes to.
@@ -26,9 +27,10 @@ type Store interface {
 	Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResult, error)
 }
 
-// Renderer renders a message for a sender kind, split to fit maxLen.
+// Renderer renders a message in a sender kind's notation, split to fit
+// maxLen.
 type Renderer interface {
-	RenderParts(kind, name string, d *alert.Data, maxLen int) ([]string, error)
+	RenderParts(n templates.Notation, name string, d *alert.Data, maxLen int) ([]string, error)
 	// Has reports whether a template of that name was loaded.
 	Has(name string) bool
 }
@@ -166,8 +168,8 @@ func (p *Pipeline) render(req Request) ([]Rendered, *alert.Data, string, error) 
 func resolve(cfg *config.Config, templates Renderer, req Request) ([]*config.Target, string, error) {
 	if req.Direct != nil {
 		dt := req.Direct
-		t, err := cfg.DirectTarget(dt.Sender, dt.Room, dt.Panel, dt.Users, dt.Template)
-		var de *config.DestinationError
+		t, err := cfg.DirectTarget(dt.Kind, dt.Dest, dt.Query, dt.Template)
+		var de *senders.DestinationError
 		switch {
 		case errors.As(err, &de):
 			return nil, "", &Error{Code: Invalid, Msg: err.Error()}
@@ -179,7 +181,7 @@ func resolve(cfg *config.Config, templates Renderer, req Request) ([]*config.Tar
 		if dt.Template != "" && !templates.Has(dt.Template) {
 			return nil, "", Errorf(Invalid, "unknown template %.64q: name one of the templates relay loaded, or leave template out for the default", dt.Template)
 		}
-		return []*config.Target{t}, "direct:" + dt.Sender, nil
+		return []*config.Target{t}, "direct:" + dt.Kind, nil
 	}
 	r, ok := cfg.Routes[req.Route]
 	if !ok {
@@ -197,15 +199,15 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 	if !ok {
 		return nil, &Error{Code: Internal, Msg: fmt.Sprintf("target names unknown sender %q", t.Sender)}
 	}
-	prefix, users := t.Mentions(sd)
-	dest := delivery.Destination{Sender: t.Sender, Room: t.Room, Panel: t.Panel,
-		Users: delivery.NormalizeUsers(users), Sealed: t.Sealed}
-	if s.Kind != delivery.KindChatwork {
-		prefix = ""
+	address, prefix := t.Dest.Resolve(sd)
+	dest := delivery.Destination{Sender: t.Sender, Address: address}
+	notation := s.Kind.Notation()
+	maxLen := 0
+	if s.MaxChars > 0 {
+		maxLen = max(s.MaxChars-delivery.Len(prefix), 1)
 	}
-	maxLen := s.MaxChars - delivery.Len(prefix)
 	name := t.Template
-	parts, err := snap.Templates.RenderParts(s.Kind, name, sd, maxLen)
+	parts, err := snap.Templates.RenderParts(notation, name, sd, maxLen)
 	fellBack, why := false, ""
 	if err != nil && name != "" {
 		p.logger.Warn("template failed; falling back to the built-in default",
@@ -213,7 +215,7 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 		p.metrics.fallbacks.WithLabelValues(name).Inc()
 		fellBack, why = true, err.Error()
 		name = ""
-		parts, err = snap.Templates.RenderParts(s.Kind, "", sd, maxLen)
+		parts, err = snap.Templates.RenderParts(notation, "", sd, maxLen)
 	}
 	if err != nil {
 		// The built-in template failed too: a bug, but the alert is not
@@ -221,15 +223,15 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 		p.logger.Error("built-in template failed; sending a bare summary", zap.Error(err))
 		p.metrics.fallbacks.WithLabelValues("default").Inc()
 		fellBack, why = true, err.Error()
-		parts = []string{delivery.Truncate(bare(sd), maxLen)}
-	}
-	if s.Kind == delivery.KindChatwork {
-		// The output boundary: whatever the template joined, only the
-		// target's own mentions (the prefix) may notify anyone.
-		for i := range parts {
-			parts[i] = chatwork.DisarmMentions(parts[i])
+		summary := bare(sd)
+		if maxLen > 0 {
+			summary = delivery.Truncate(summary, maxLen)
 		}
+		parts = []string{notation.Final(summary, true)}
 	}
+	// RenderParts made every part final at the output boundary (Chatwork
+	// disarms the mentions a template joined): only the target's own
+	// mentions, the prefix, may notify anyone.
 	out := make([]Rendered, 0, len(parts))
 	for _, body := range parts {
 		out = append(out, Rendered{Destination: dest, Template: templateName(name), Body: prefix + body,

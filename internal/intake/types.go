@@ -6,6 +6,7 @@ package intake
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/relayhq/relay/internal/delivery"
 )
@@ -16,7 +17,7 @@ type Request struct {
 	Source string
 	// Route names a route of the routes file; empty for a direct target.
 	Route string
-	// Direct is a target given in the URL (/v1/{source}/chatwork/{room}).
+	// Direct is a target given in the URL (/v1/{source}/{kind}/{dest}).
 	Direct *Direct
 	// ContentType is the request's Content-Type header.
 	ContentType string
@@ -29,14 +30,13 @@ type Request struct {
 
 // Direct is a target given in the URL instead of the routes file.
 type Direct struct {
-	// Sender is the sender kind: "chatwork" or "chatmessenger".
-	Sender string
-	// Room is the Chatwork room id.
-	Room string
-	// Panel is the Chat&Messenger panel ("messenger" = direct message).
-	Panel string
-	// Users are the Chat&Messenger users (?users=a@x,b@y).
-	Users []string
+	// Kind names the sender kind, whose built-in sender posts.
+	Kind string
+	// Dest is the URL's last segment, which the kind reads as a
+	// destination (a Chatwork room id).
+	Dest string
+	// Query is the URL's query, which the kind may read too (?users=).
+	Query url.Values
 	// Template optionally names a custom template (?template=name).
 	Template string
 }

@@ -4,17 +4,15 @@ import (
 	"reflect"
 
 	"github.com/relayhq/relay/internal/alert"
-	"github.com/relayhq/relay/internal/delivery"
-	"github.com/relayhq/relay/internal/senders/chatwork"
 )
 
 // prepare returns the data a template sees: a private deep copy of d, so
 // that a template function that changes a map (sprig's set and unset on
 // .Payload) never touches the caller's Data, with every string neutralised
-// for Chatwork.
-func prepare(kind string, d *alert.Data) *alert.Data {
-	if kind == delivery.KindChatwork {
-		return copyData(d, chatwork.Neutralize)
+// as the notation says.
+func prepare(n Notation, d *alert.Data) *alert.Data {
+	if n.Neutralize != nil {
+		return copyData(d, n.Neutralize)
 	}
 	return copyData(d, func(s string) string { return s })
 }

@@ -12,12 +12,24 @@ import (
 // it. It first re-renders with the alerts split into consecutive groups
 // (d.WithAlerts) at alert boundaries; only a single alert that is still too
 // long, or a message without alerts, is split at line boundaries, and a line
-// longer than a part at rune boundaries. A Chatwork [info] block is closed
-// and reopened around each line-split part. Parts are numbered "(1/3) " at
+// longer than a part at rune boundaries. A message wrapped in the notation's
+// block ([info] ... [/info]) has it closed and reopened around each
+// line-split part. Parts are numbered "(1/3) " at
 // the start, counted in maxLen. Nothing is ever cut; one part has no number.
-// A maxLen of zero or less means no limit.
-func (t *Templates) RenderParts(kind, name string, d *alert.Data, maxLen int) ([]string, error) {
-	tmpl, err := t.lookup(kind, name, d)
+// A maxLen of zero or less means no limit. Every part is then made Final.
+func (t *Templates) RenderParts(n Notation, name string, d *alert.Data, maxLen int) ([]string, error) {
+	parts, err := t.renderParts(n, name, d, maxLen)
+	if err != nil {
+		return nil, err
+	}
+	for i := range parts {
+		parts[i] = n.Final(parts[i], name == "")
+	}
+	return parts, nil
+}
+
+func (t *Templates) renderParts(n Notation, name string, d *alert.Data, maxLen int) ([]string, error) {
+	tmpl, err := t.lookup(n, name, d)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +40,7 @@ func (t *Templates) RenderParts(kind, name string, d *alert.Data, maxLen int) ([
 		}
 		return trimmed(s, name)
 	}
-	d = prepare(kind, d)
+	d = prepare(n, d)
 	whole, err := render(d)
 	if err != nil {
 		return nil, err
@@ -36,7 +48,7 @@ func (t *Templates) RenderParts(kind, name string, d *alert.Data, maxLen int) ([
 	if maxLen <= 0 || delivery.Len(whole) <= maxLen {
 		return []string{whole}, nil
 	}
-	s := splitter{render: render, chatwork: kind == delivery.KindChatwork}
+	s := splitter{render: render, open: n.BlockOpen, closing: n.BlockClose}
 	// The number's width depends on how many parts there are: assume one
 	// digit, and widen until the parts fit the assumption.
 	for digits, most := 1, 9; ; digits, most = digits+1, most*10+9 {
@@ -64,8 +76,8 @@ const minPart = 2
 // splitter splits one rendered message into parts.
 type splitter struct {
 	// render renders prepared data and trims the message.
-	render   func(*alert.Data) (string, error)
-	chatwork bool
+	render        func(*alert.Data) (string, error)
+	open, closing string // the notation's block, if it has one
 }
 
 // split returns the parts of d's message, each within budget. whole is the
@@ -139,11 +151,11 @@ func (s splitter) fit(d *alert.Data, as alert.Alerts, budget int) (int, string, 
 }
 
 // lines splits text at line boundaries into parts within budget, and a line
-// longer than budget at rune boundaries. A Chatwork message that is one
-// [info] block gets the block closed and reopened in every part.
+// longer than budget at rune boundaries. A message that is one block of
+// the notation gets the block closed and reopened in every part.
 func (s splitter) lines(text string, budget int) []string {
-	const open, closing = "[info]", "[/info]"
-	if s.chatwork && strings.HasPrefix(text, open) && strings.HasSuffix(text, closing) &&
+	open, closing := s.open, s.closing
+	if open != "" && strings.HasPrefix(text, open) && strings.HasSuffix(text, closing) &&
 		budget-len(open)-len(closing) >= minPart {
 		inner := text[len(open) : len(text)-len(closing)]
 		parts := splitLines(inner, budget-len(open)-len(closing))

@@ -6,12 +6,13 @@
 // The target is Alertmanager 0.35; the differential test in test/amtemplate
 // renders a corpus through both and requires the same bytes.
 //
-// Built-in default templates, embedded in the binary, cover every source and
-// sender kind; custom templates come from files, loaded in order after the
+// Built-in default templates, embedded in the binary, cover every source:
+// the plain-text ones here, and those a sender kind brings for its own
+// notation; custom templates come from files, loaded in order after the
 // built-in ones, a later {{define}} of a name replacing an earlier one as in
-// Alertmanager. For Chatwork every string from the alert is neutralised
-// before a template sees it, so alert text can never form a live Chatwork
-// tag such as [toall].
+// Alertmanager. A kind's Notation may neutralise every string from the alert
+// before a template sees it, so that alert text can never form live markup
+// (a Chatwork [toall]).
 package templates
 
 import (
@@ -27,7 +28,6 @@ import (
 	"text/template/parse"
 
 	"github.com/relayhq/relay/internal/alert"
-	"github.com/relayhq/relay/internal/delivery"
 )
 
 //go:embed defaults/*.tmpl
@@ -49,14 +49,49 @@ type Templates struct {
 	routeLabels bool
 }
 
-// New parses the embedded default templates and then the custom template
-// files that paths name, in order (see Files). A file may {{define "name"}}
+// Notation is how a sender kind writes its messages.
+type Notation struct {
+	// Defaults is the prefix of the kind's built-in templates, which are
+	// named "<Defaults>.<payload kind>" ("chatwork.alertmanager"); empty
+	// means "text", the plain-text ones.
+	Defaults string
+	// Neutralize, if set, is applied to every string of the data before a
+	// template sees it.
+	Neutralize func(string) string
+	// BlockOpen and BlockClose, if set, are markup that a message may be
+	// wrapped in whole (Chatwork's [info] and [/info]); a message split at
+	// lines gets the block closed and reopened around each part.
+	BlockOpen, BlockClose string
+	// Finish, if set, is applied to every message RenderParts returns, at
+	// the output boundary: Chatwork disarms mentions a template joined.
+	Finish func(string) string
+	// Wrap, if set, turns a message of the built-in templates into the
+	// upstream's body: a generic webhook's {"text": "..."}. A custom
+	// template renders the whole body itself.
+	Wrap func(string) string
+}
+
+// Final is what a rendered message becomes at the output boundary:
+// finished, and wrapped when it came from the built-in templates.
+func (n Notation) Final(msg string, builtin bool) string {
+	if n.Finish != nil {
+		msg = n.Finish(msg)
+	}
+	if builtin && n.Wrap != nil {
+		msg = n.Wrap(msg)
+	}
+	return msg
+}
+
+// New parses the embedded default templates, then the default templates of
+// the sender kinds (builtins: each file's {{define}}s, in order), and then
+// the custom template files that paths name, in order (see Files). A file may {{define "name"}}
 // templates, and its text outside them is a template named by the file's
 // base name ("ops.tmpl"), as in Alertmanager, and by that name without its
 // extension ("ops"). A name defined again replaces the earlier definition,
 // unless the new one is empty. Errors name the file and line.
-func New(paths ...string) (*Templates, error) {
-	builtin, err := parseDefaults()
+func New(builtins []fs.FS, paths ...string) (*Templates, error) {
+	builtin, err := parseDefaults(builtins)
 	if err != nil {
 		return nil, err
 	}
@@ -151,19 +186,24 @@ func dirFiles(dir string) ([]string, error) {
 	return out, nil // ReadDir sorts by name
 }
 
-func parseDefaults() (*template.Template, error) {
+func parseDefaults(builtins []fs.FS) (*template.Template, error) {
 	root := template.New("relay").Option("missingkey=zero").Funcs(funcMap())
-	paths, err := fs.Glob(defaultFiles, "defaults/*.tmpl")
-	if err != nil {
-		return nil, fmt.Errorf("read built-in templates: %w", err)
-	}
-	for _, p := range paths {
-		src, err := defaultFiles.ReadFile(p)
+	for _, fsys := range append([]fs.FS{defaultFiles}, builtins...) {
+		if fsys == nil {
+			continue
+		}
+		paths, err := fs.Glob(fsys, "*/*.tmpl")
 		if err != nil {
 			return nil, fmt.Errorf("read built-in templates: %w", err)
 		}
-		if _, err := root.New(p).Parse(string(src)); err != nil {
-			return nil, fmt.Errorf("parse built-in templates: %w", err)
+		for _, p := range paths {
+			src, err := fs.ReadFile(fsys, p)
+			if err != nil {
+				return nil, fmt.Errorf("read built-in templates: %w", err)
+			}
+			if _, err := root.New(p).Parse(string(src)); err != nil {
+				return nil, fmt.Errorf("parse built-in templates: %w", err)
+			}
 		}
 	}
 	return root, nil
@@ -220,13 +260,11 @@ func (t *Templates) Names() []string {
 	return append([]string(nil), t.names...)
 }
 
-// Render renders template name ("" = the built-in default for kind and
-// d.Source/d.Kind) for a sender kind: delivery.KindChatwork (Chatwork
-// notation) or delivery.KindChatMessenger / delivery.KindConsole (plain
-// text). It returns the trimmed message; a template that renders only
+// Render renders template name ("" = the built-in default of the notation
+// for d.Source/d.Kind) in a sender kind's notation. It returns the trimmed message; a template that renders only
 // white space is an error, since chat services refuse empty messages.
-func (t *Templates) Render(kind, name string, d *alert.Data) (string, error) {
-	s, err := t.RenderRaw(kind, name, d)
+func (t *Templates) Render(n Notation, name string, d *alert.Data) (string, error) {
+	s, err := t.RenderRaw(n, name, d)
 	if err != nil {
 		return "", err
 	}
@@ -236,28 +274,26 @@ func (t *Templates) Render(kind, name string, d *alert.Data) (string, error) {
 // RenderRaw is Render without the trimming: the bytes the template wrote,
 // which may be empty. `relay render --raw` prints them, and the
 // differential test compares them with Alertmanager's.
-func (t *Templates) RenderRaw(kind, name string, d *alert.Data) (string, error) {
-	tmpl, err := t.lookup(kind, name, d)
+func (t *Templates) RenderRaw(n Notation, name string, d *alert.Data) (string, error) {
+	tmpl, err := t.lookup(n, name, d)
 	if err != nil {
 		return "", err
 	}
-	return t.execute(tmpl, name, prepare(kind, d))
+	return t.execute(tmpl, name, prepare(n, d))
 }
 
-// lookup returns the template to execute for kind, name and d.
-func (t *Templates) lookup(kind, name string, d *alert.Data) (*template.Template, error) {
+// lookup returns the template to execute for n, name and d.
+func (t *Templates) lookup(n Notation, name string, d *alert.Data) (*template.Template, error) {
 	if name == "" {
-		n, err := defaultName(kind, d)
-		if err != nil {
-			return nil, err
+		dn := defaultName(n, d)
+		tmpl := t.builtin.Lookup(dn)
+		if tmpl == nil || tmpl.Tree == nil {
+			return nil, fmt.Errorf("render default template: no built-in template %q", dn)
 		}
-		return t.builtin.Lookup(n), nil
+		return tmpl, nil
 	}
 	if !t.Has(name) {
 		return nil, fmt.Errorf("render template %q: no such template", name)
-	}
-	if kind != delivery.KindChatwork && kind != delivery.KindChatMessenger && kind != delivery.KindConsole {
-		return nil, fmt.Errorf("render template %q: unknown sender kind %q", name, kind)
 	}
 	return t.custom.Lookup(name), nil
 }
@@ -296,31 +332,26 @@ func trimmed(s, name string) (string, error) {
 	return s, nil
 }
 
-// defaultName returns the built-in template for a sender kind and the
-// payload's source and kind: "<chatwork|text>.<payload kind>".
-func defaultName(kind string, d *alert.Data) (string, error) {
-	var prefix string
-	switch kind {
-	case delivery.KindChatwork:
-		prefix = "chatwork."
-	case delivery.KindChatMessenger, delivery.KindConsole:
-		prefix = "text."
-	default:
-		return "", fmt.Errorf("render default template: unknown sender kind %q", kind)
+// defaultName returns the built-in template for a notation and the
+// payload's source and kind: "<notation's Defaults or text>.<payload kind>".
+func defaultName(n Notation, d *alert.Data) string {
+	prefix := "text."
+	if n.Defaults != "" {
+		prefix = n.Defaults + "."
 	}
 	switch d.Kind {
 	case alert.KindAlertmanager, alert.KindGrafanaUnified, alert.KindGrafanaLegacy, alert.KindJSON,
 		alert.KindText, alert.KindGitLabPipeline, alert.KindGitHubWorkflowRun:
-		return prefix + d.Kind, nil
+		return prefix + d.Kind
 	}
 	switch d.Source {
 	case alert.SourceGrafana:
-		return prefix + alert.KindGrafanaUnified, nil
+		return prefix + alert.KindGrafanaUnified
 	case alert.SourceGeneric:
 		if d.Payload == nil && d.Text != "" {
-			return prefix + alert.KindText, nil
+			return prefix + alert.KindText
 		}
-		return prefix + alert.KindJSON, nil
+		return prefix + alert.KindJSON
 	}
-	return prefix + alert.KindAlertmanager, nil
+	return prefix + alert.KindAlertmanager
 }

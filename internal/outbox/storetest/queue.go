@@ -230,7 +230,7 @@ func testStats(t *testing.T, open Opener) {
 	f.clock.Advance(time.Second)
 	f.enqueue("2", "b")
 	b := outbox.Batch{Messages: []delivery.Message{msg("1", "c")}}
-	b.Messages[0].Dest = delivery.Destination{Sender: "cam", Panel: "ops"}
+	b.Messages[0].Dest = delivery.Destination{Sender: "cam", Address: "panel/ops"}
 	if _, err := f.store.Enqueue(f.ctx, b); err != nil {
 		t.Fatalf("Enqueue: %v", err)
 	}

@@ -101,7 +101,7 @@ func setup(t *testing.T, open Opener) *fixture {
 // msg is a message for a Chatwork room.
 func msg(room, body string) delivery.Message {
 	return delivery.Message{
-		Dest:   delivery.Destination{Sender: "chatwork", Room: room},
+		Dest:   delivery.Destination{Sender: "chatwork", Address: "room/" + room},
 		Body:   body,
 		Source: "alertmanager",
 		Route:  "default",

@@ -76,15 +76,17 @@ type generalPurposes struct {
 	Users string `json:"users"`
 }
 
-// Send posts body to dest.Panel: the panel "messenger" is a direct message
-// to dest.Users, any other panel is a room where dest.Users are mentioned.
+// Send posts body to the panel of dest.Address (see Address): the panel
+// "messenger" is a direct message to its users, any other panel is a room
+// where its users are mentioned.
 // A missing panel, a direct message without users or an empty body fails as
 // Permanent without a request.
-func (s *Sender) Send(ctx context.Context, dest delivery.Destination, body string) (delivery.Receipt, error) {
+func (s *Sender) Send(ctx context.Context, d delivery.Destination, body string) (delivery.Receipt, error) {
+	dest := ParseAddress(d.Address)
 	switch {
 	case dest.Panel == "":
 		return delivery.Receipt{}, &delivery.Error{Class: delivery.Permanent, Reason: "bad_panel"}
-	case dest.Panel == delivery.PanelMessenger && len(dest.Users) == 0:
+	case dest.Panel == PanelMessenger && len(dest.Users) == 0:
 		return delivery.Receipt{}, &delivery.Error{Class: delivery.Permanent, Reason: "no_users"}
 	case body == "":
 		return delivery.Receipt{}, &delivery.Error{Class: delivery.Permanent, Reason: "empty_body"}

@@ -71,18 +71,20 @@ func New(cfg Config, client *http.Client, logger *zap.Logger) (*Sender, error) {
 	return s, nil
 }
 
-// Send posts body to the room dest.Room with POST /rooms/{room_id}/messages.
+// Send posts body to the room of dest.Address ("room/{room_id}") with POST
+// /rooms/{room_id}/messages.
 // An invalid room id or a body that is empty or longer than MaxBodyLen fails
 // as Permanent without a request.
 func (s *Sender) Send(ctx context.Context, dest delivery.Destination, body string) (delivery.Receipt, error) {
-	if err := checkPost(dest.Room, body); err != nil {
+	room := Room(dest.Address)
+	if err := checkPost(room, body); err != nil {
 		return delivery.Receipt{}, err
 	}
 	form := url.Values{"body": {body}, "self_unread": {s.selfUnread}}
 	var res struct {
 		MessageID json.RawMessage `json:"message_id"`
 	}
-	q, err := s.post(ctx, "rooms/"+dest.Room+"/messages", form, &res)
+	q, err := s.post(ctx, "rooms/"+room+"/messages", form, &res)
 	if err != nil {
 		return delivery.Receipt{Quota: q}, err
 	}

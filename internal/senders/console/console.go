@@ -1,5 +1,6 @@
-// Package console is the dry-run sender: it prints each message with the
-// destination it would have gone to, instead of posting it.
+// Package console is the console sender kind and the dry-run sender: it
+// prints each message with the destination it would have gone to, instead
+// of posting it.
 package console
 
 import (
@@ -18,19 +19,24 @@ import (
 // Sender writes messages to a writer. It is safe for concurrent use: each
 // message is written whole, never interleaved with another.
 type Sender struct {
-	logger *zap.Logger
+	logger   *zap.Logger
+	describe func(delivery.Destination) string
 
 	mu   sync.Mutex
 	w    io.Writer
 	sent int
 }
 
-// New returns a Sender that writes to w.
-func New(w io.Writer, logger *zap.Logger) *Sender {
+// New returns a Sender that writes to w. describe says where a destination
+// is in words ("room 42"); nil prints its address.
+func New(w io.Writer, logger *zap.Logger, describe func(delivery.Destination) string) *Sender {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	return &Sender{w: w, logger: logger}
+	if describe == nil {
+		describe = func(d delivery.Destination) string { return d.Address }
+	}
+	return &Sender{w: w, logger: logger, describe: describe}
 }
 
 // Send writes a header line naming the destination, then the body. A
@@ -41,7 +47,7 @@ func (s *Sender) Send(ctx context.Context, dest delivery.Destination, body strin
 	}
 	var b strings.Builder
 	b.WriteString("--- ")
-	b.WriteString(Header(dest))
+	b.WriteString(s.Header(dest))
 	b.WriteString(" ---\n")
 	b.WriteString(body)
 	if !strings.HasSuffix(body, "\n") {
@@ -61,21 +67,11 @@ func (s *Sender) Send(ctx context.Context, dest delivery.Destination, body strin
 }
 
 // Header describes a destination in one line, for example
-// "dry run: chatwork room 42" or
-// "dry run: cam panel messenger users a@x,b@x (sealed)".
-func Header(dest delivery.Destination) string {
+// "dry run: chatwork room 42".
+func (s *Sender) Header(dest delivery.Destination) string {
 	parts := []string{"dry run:", orDash(dest.Sender)}
-	if dest.Room != "" {
-		parts = append(parts, "room", dest.Room)
-	}
-	if dest.Panel != "" {
-		parts = append(parts, "panel", dest.Panel)
-	}
-	if len(dest.Users) > 0 {
-		parts = append(parts, "users", strings.Join(dest.Users, ","))
-	}
-	if dest.Sealed {
-		parts = append(parts, "(sealed)")
+	if where := s.describe(dest); where != "" {
+		parts = append(parts, where)
 	}
 	return strings.Join(parts, " ")
 }

@@ -1,0 +1,19 @@
+package main
+
+import (
+	"github.com/relayhq/relay/internal/config"
+	"github.com/relayhq/relay/internal/senders/chatmessenger"
+	"github.com/relayhq/relay/internal/senders/chatwork"
+	"github.com/relayhq/relay/internal/senders/console"
+)
+
+// relayKinds is the one list of sender kinds: adding a kind is its package
+// under internal/senders and one line here. printer is where the console
+// kind prints.
+func relayKinds(printer *console.Sender) config.Kinds {
+	return config.NewKinds(
+		chatwork.Kind{},
+		chatmessenger.Kind{},
+		console.Kind{Out: printer},
+	)
+}
