@@ -55,7 +55,7 @@ func (p *parser) auth(n confyaml.Node) (*auth.Config, error) {
 		return nil, err
 	}
 	if b := a.Basic; b != nil {
-		bn := n.Key("basic")
+		bn := n.At("basic")
 		var ok bool
 		if c.BasicPassword, ok, err = p.src.Secret(bn, "password", string(b.PasswordEnv), string(b.PasswordFile)); err != nil {
 			return nil, err
@@ -66,7 +66,7 @@ func (p *parser) auth(n confyaml.Node) (*auth.Config, error) {
 		}
 	}
 	if g := a.GrafanaHMAC; g != nil {
-		gn := n.Key("grafana_hmac")
+		gn := n.At("grafana_hmac")
 		h := &auth.GrafanaHMAC{Header: grafanaSignatureHeader, MaxSkew: defaultMaxSkew, TimestampHeader: string(g.TimestampHeader)}
 		var ok bool
 		if h.Secret, ok, err = p.src.Secret(gn, "secret", string(g.SecretEnv), string(g.SecretFile)); err != nil {
@@ -80,7 +80,7 @@ func (p *parser) auth(n confyaml.Node) (*auth.Config, error) {
 		}
 		if g.MaxSkew != nil {
 			if *g.MaxSkew <= 0 {
-				return nil, gn.Key("max_skew").Errorf("max_skew must be positive")
+				return nil, gn.At("max_skew").Errorf("max_skew must be positive")
 			}
 			h.MaxSkew = time.Duration(*g.MaxSkew)
 		}

@@ -32,7 +32,7 @@ func (v vars) get(name string) string { return v[name] }
 // validEnv is an Env as envconfig fills it with its defaults.
 func validEnv() Env {
 	return Env{
-		Listen: ":8080", Store: secret.New(DefaultStore), ChatworkAPIURL: DefaultChatworkAPIURL,
+		Listen: ":8080", Store: secret.New(DefaultStore),
 		MaxBodyBytes: 1 << 20, LogLevel: "info", LogFormat: "json",
 		DedupTTL: 5 * time.Minute, MaxAge: 24 * time.Hour, MaxQueued: 1000000, ShutdownTimeout: 25 * time.Second,
 	}
@@ -40,7 +40,7 @@ func validEnv() Env {
 
 func TestResolveFiles(t *testing.T) {
 	t.Parallel()
-	fsys := files{"/run/cw": "cw-token-from-file\n", "/run/db": "postgres://u:pw@db/relay\r\n", "/run/empty": "\n"}
+	fsys := files{"/run/auth": "auth-token-from-file\n", "/run/db": "postgres://u:pw@db/relay\r\n", "/run/empty": "\n"}
 	cases := []struct {
 		name    string
 		env     func(*Env)
@@ -49,10 +49,10 @@ func TestResolveFiles(t *testing.T) {
 	}{
 		{
 			name: "token from file, trailing newline trimmed",
-			env:  func(e *Env) { e.ChatworkTokenFile = "/run/cw" },
+			env:  func(e *Env) { e.AuthTokenFile = "/run/auth" },
 			check: func(t *testing.T, e Env) {
-				if got := e.ChatworkToken.Reveal(); got != "cw-token-from-file" {
-					t.Errorf("ChatworkToken = %q, want %q", got, "cw-token-from-file")
+				if got := e.AuthToken.Reveal(); got != "auth-token-from-file" {
+					t.Errorf("AuthToken = %q, want %q", got, "auth-token-from-file")
 				}
 			},
 		},
@@ -67,7 +67,7 @@ func TestResolveFiles(t *testing.T) {
 		},
 		{
 			name:    "both a secret and its file",
-			env:     func(e *Env) { e.AuthToken = secret.New("inline-auth"); e.AuthTokenFile = "/run/cw" },
+			env:     func(e *Env) { e.AuthToken = secret.New("inline-auth"); e.AuthTokenFile = "/run/auth" },
 			wantErr: "RELAY_AUTH_TOKEN and RELAY_AUTH_TOKEN_FILE are both set",
 		},
 		{
@@ -77,8 +77,8 @@ func TestResolveFiles(t *testing.T) {
 		},
 		{
 			name:    "missing file",
-			env:     func(e *Env) { e.CAMTokenFile = "/run/nope" },
-			wantErr: "RELAY_CAM_TOKEN_FILE: read secret file: open /run/nope",
+			env:     func(e *Env) { e.AdminTokenFile = "/run/nope" },
+			wantErr: "RELAY_ADMIN_TOKEN_FILE: read secret file: open /run/nope",
 		},
 		{
 			name:    "empty file",
@@ -96,7 +96,7 @@ func TestResolveFiles(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("got error %v, want one containing %q", err, c.wantErr)
 				}
-				for _, leak := range []string{"inline-auth", "cw-token-from-file", "pw@db"} {
+				for _, leak := range []string{"inline-auth", "auth-token-from-file", "pw@db"} {
 					if strings.Contains(err.Error(), leak) {
 						t.Errorf("error reveals a secret: %v", err)
 					}
@@ -148,16 +148,7 @@ func TestEnvValidate(t *testing.T) {
 		wantErr string // "" = valid
 	}{
 		{"defaults", func(*Env) {}, ""},
-		{"chatwork and cam", func(e *Env) {
-			e.ChatworkToken = secret.New("t")
-			e.CAMURL, e.CAMToken = "https://cam.example.com", secret.New("c")
-		}, ""},
-		{"fake chatwork over http", func(e *Env) { e.ChatworkAPIURL = "http://127.0.0.1:9/v2" }, ""},
-		{"relative api url", func(e *Env) { e.ChatworkAPIURL = "api.chatwork.com" }, "RELAY_CHATWORK_API_URL: want an absolute http(s) URL"},
-		{"api url with credentials", func(e *Env) { e.ChatworkAPIURL = "https://u:hunter2@x/v2" }, "RELAY_CHATWORK_API_URL: credentials in the URL are not allowed"},
-		{"cam url without token", func(e *Env) { e.CAMURL = "https://cam.example.com" }, "RELAY_CAM_URL and RELAY_CAM_TOKEN: set both"},
-		{"cam token without url", func(e *Env) { e.CAMToken = secret.New("c") }, "RELAY_CAM_URL and RELAY_CAM_TOKEN: set both"},
-		{"bad cam url", func(e *Env) { e.CAMURL, e.CAMToken = "ftp://cam", secret.New("c") }, "RELAY_CAM_URL: want an absolute http(s) URL"},
+		{"admin and auth tokens", func(e *Env) { e.AdminToken, e.AuthToken = secret.New("a"), secret.New("b") }, ""},
 		{"store without scheme", func(e *Env) { e.Store = secret.New("hunter2@db") }, "RELAY_STORE: want sqlite://PATH or postgres://"},
 		{"store unknown scheme", func(e *Env) { e.Store = secret.New("mysql://u:hunter2@db") }, `RELAY_STORE: unknown scheme "mysql"`},
 		{"zero body size", func(e *Env) { e.MaxBodyBytes = 0 }, "RELAY_MAX_BODY_BYTES: must be positive"},
@@ -192,14 +183,14 @@ func TestEnvValidate(t *testing.T) {
 // TestEnvconfigDefaults checks the struct tags: envconfig fills the
 // documented defaults and reads the RELAY_* names.
 func TestEnvconfigDefaults(t *testing.T) {
-	t.Setenv("RELAY_CHATWORK_TOKEN_FILE", "/run/cw")
+	t.Setenv("RELAY_ADMIN_TOKEN_FILE", "/run/admin")
 	t.Setenv("RELAY_MAX_BODY_BYTES", "2048")
 	var e Env
 	if err := envconfig.Process("RELAY", &e); err != nil {
 		t.Fatalf("Process: %v", err)
 	}
 	want := validEnv()
-	want.ChatworkTokenFile = "/run/cw"
+	want.AdminTokenFile = "/run/admin"
 	want.MaxBodyBytes = 2048
 	if !reflect.DeepEqual(e, want) {
 		t.Errorf("got %+v\nwant %+v", e, want)

@@ -117,7 +117,7 @@ type fileDoc struct {
 
 func (p *parser) parseFile(root confyaml.Node) (*File, error) {
 	if !root.IsNull() && root.Y.Kind != yaml.MappingNode {
-		return nil, root.Errorf("want a mapping with templates, senders and routes")
+		return nil, root.Errorf("want a mapping, got %s", describe(root.Y))
 	}
 	var doc fileDoc
 	if err := root.Decode(&doc); err != nil {
@@ -126,7 +126,7 @@ func (p *parser) parseFile(root confyaml.Node) (*File, error) {
 	f := &File{Name: root.File, Senders: map[string]*senders.Config{}, Routes: map[string]*Route{}}
 	for _, t := range doc.Templates {
 		if t == "" {
-			return nil, root.Key("templates").Errorf("want a directory, file or glob, got an empty value")
+			return nil, root.At("templates").Errorf("want a directory, file or glob, got an empty value")
 		}
 		f.Templates = append(f.Templates, p.src.Path(t))
 	}
@@ -165,17 +165,16 @@ func eachEntry(n confyaml.Node, fn func(name string, n confyaml.Node) error) err
 		return n.Errorf("want a mapping of names, got %s", describe(n.Y))
 	}
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Y.Content); i += 2 {
-		k := n.Y.Content[i]
-		at := n.Key(k.Value)
-		if first, dup := seen[k.Value]; dup {
+	for i := range n.Len() {
+		name, at := n.Entry(i)
+		if first, dup := seen[name]; dup {
 			return at.Errorf("duplicate name (first at line %d)", first)
 		}
-		seen[k.Value] = k.Line
-		if k.Kind != yaml.ScalarNode || !namePattern.MatchString(k.Value) {
+		seen[name] = at.Line()
+		if !namePattern.MatchString(name) {
 			return at.Errorf("invalid name: use letters, digits, '_', '.' and '-'")
 		}
-		if err := fn(k.Value, at); err != nil {
+		if err := fn(name, at); err != nil {
 			return err
 		}
 	}

@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/auth"
 	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/senders"
+	"github.com/relayhq/relay/internal/senders/chatwork"
 )
 
 const examplePath = "../../examples/relay.yml"
@@ -25,7 +28,7 @@ var exampleEnv = vars{
 
 func loadExample(t *testing.T) *File {
 	t.Helper()
-	f, err := Load(examplePath, exampleEnv.get, os.ReadFile)
+	f, err := Load(examplePath, testKinds, exampleEnv.get, os.ReadFile)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -43,15 +46,16 @@ func TestParseExample(t *testing.T) {
 	if cw == nil {
 		t.Fatal("sender chatwork-ops missing")
 	}
-	wantCW := Sender{Name: "chatwork-ops", Kind: "chatwork", URL: "https://api.chatwork.com/v2",
-		Token: secret.New("cw-ops-token"), RoomLimit: Limit{10, 10 * time.Second}, TokenLimit: Limit{300, 5 * time.Minute},
-		Margin: 250 * time.Millisecond, MaxChars: 65535, Separator: "\n[hr]\n"}
-	if !reflect.DeepEqual(*cw, wantCW) {
-		t.Errorf("chatwork-ops = %+v\nwant %+v", *cw, wantCW)
+	wantSettings := chatwork.Kind{}.Defaults()
+	if cw.Name != "chatwork-ops" || cw.Kind.Name() != "chatwork" || !reflect.DeepEqual(cw.Settings, wantSettings) ||
+		cw.Host != "api.chatwork.com" || cw.Scope != "chatwork" ||
+		cw.TokenKey != senders.TokenKey("chatwork", "https://api.chatwork.com/v2", secret.New("cw-ops-token")) ||
+		len(cw.Secrets) != 1 || cw.Secrets[0].Reveal() != "cw-ops-token" {
+		t.Errorf("chatwork-ops = %+v", *cw)
 	}
 	cam := f.Senders["cam"]
-	if cam == nil || cam.Kind != "chatmessenger" || cam.URL != "https://cam.example.com" ||
-		cam.Token.Reveal() != "cam-ops-token" || cam.MaxChars != 20000 || cam.RoomLimit.Enabled() {
+	if cam == nil || cam.Kind.Name() != "chatmessenger" || cam.Host != "cam.example.com" ||
+		len(cam.Secrets) != 1 || cam.Secrets[0].Reveal() != "cam-ops-token" || cam.MaxChars != 20000 || cam.Destination.Enabled() {
 		t.Errorf("cam = %+v", cam)
 	}
 
@@ -64,20 +68,22 @@ func TestParseExample(t *testing.T) {
 		t.Errorf("ops auth = %+v", ops.Auth)
 	}
 	t0 := ops.Targets[0]
-	if t0.Sender != "chatwork-ops" || t0.Kind != "chatwork" || t0.Room != "123456" {
-		t.Errorf("ops target 0 = %+v", t0)
+	critical := &alert.Data{Status: "firing", Alerts: alert.Alerts{{Status: "firing",
+		Labels: alert.KV{"severity": "critical", "chatwork_to": "2222, 9999"}}}}
+	if addr, prefix := t0.Dest.Resolve(critical); t0.Sender != "chatwork-ops" || t0.Kind.Name() != "chatwork" ||
+		addr != "room/123456" || prefix != "[To:1111][To:2222]\n" {
+		t.Errorf("ops target 0 = %+v: address %q, prefix %q", t0, addr, prefix)
 	}
 	if got := t0.Matchers.String(); got != `{severity=~"critical|warning", env!="dev"}` {
 		t.Errorf("matchers = %s", got)
 	}
-	wantMention := Mentions{To: []string{"1111"}, FromLabel: "chatwork_to", Allow: []string{"1111", "2222", "3333"},
-		When: When{Status: []string{"firing"}, Severity: []string{"critical"}}}
-	if !reflect.DeepEqual(t0.Mention, wantMention) {
-		t.Errorf("mentions = %+v, want %+v", t0.Mention, wantMention)
+	warning := &alert.Data{Status: "firing", Alerts: alert.Alerts{{Status: "firing", Labels: alert.KV{"severity": "warning"}}}}
+	if _, prefix := t0.Dest.Resolve(warning); prefix != "" {
+		t.Errorf("a warning mentions %q; when allows critical only", prefix)
 	}
 	t1 := ops.Targets[1]
-	if t1.Sender != "cam" || t1.Panel != "messenger" || !reflect.DeepEqual(t1.Users, []string{"oncall@example.com"}) {
-		t.Errorf("ops target 1 = %+v", t1)
+	if addr, _ := t1.Dest.Resolve(critical); t1.Sender != "cam" || addr != "panel/messenger?users=oncall@example.com" {
+		t.Errorf("ops target 1 = %+v: address %q", t1, addr)
 	}
 
 	g := f.Routes["grafana"]
@@ -99,11 +105,11 @@ func TestParseSecretFromFile(t *testing.T) {
 	t.Parallel()
 	src := "senders:\n  cw:\n    type: chatwork\n    token_file: secrets/cw\n"
 	fsys := files{filepath.Join("/etc/relay", "secrets/cw"): "file-token\n"}
-	f, err := Parse("/etc/relay/relay.yml", []byte(src), vars{}.get, fsys.read)
+	f, err := Parse("/etc/relay/relay.yml", []byte(src), testKinds, vars{}.get, fsys.read)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	if got := f.Senders["cw"].Token.Reveal(); got != "file-token" {
+	if got := f.Senders["cw"].Secrets[0].Reveal(); got != "file-token" {
 		t.Errorf("token = %q, want %q", got, "file-token")
 	}
 }
@@ -111,7 +117,7 @@ func TestParseSecretFromFile(t *testing.T) {
 func TestParseEmptyFile(t *testing.T) {
 	t.Parallel()
 	for _, src := range []string{"", "# only a comment\n", "{}\n"} {
-		f, err := Parse("relay.yml", []byte(src), vars{}.get, files{}.read)
+		f, err := Parse("relay.yml", []byte(src), testKinds, vars{}.get, files{}.read)
 		if err != nil || len(f.Routes) != 0 || len(f.Senders) != 0 {
 			t.Errorf("Parse(%q) = %+v, %v; want an empty file", src, f, err)
 		}
@@ -129,7 +135,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"yaml syntax", "routes:\n  ops: [\n", "relay.yml:2: did not find expected node content"},
 		{"top level not a mapping", "- a\n", "relay.yml:1: want a mapping, got a list"},
-		{"unknown top key", "route:\n  ops: {}\n", `relay.yml:1: route: unknown key (want one of templates, senders, routes)`},
+		{"unknown top key", "route:\n  ops: {}\n", `relay.yml:1: route: unknown key (want one of routes, senders, templates)`},
 		{"two documents", "routes: {}\n---\nroutes: {}\n", "relay.yml:2: want one YAML document, found more"},
 		{"duplicate route", "routes:\n  ops:\n    targets: [{sender: console}]\n  ops:\n    targets: [{sender: console}]\n",
 			"relay.yml:4: routes.ops: duplicate name (first at line 2)"},
@@ -149,14 +155,14 @@ func TestParseErrors(t *testing.T) {
 			"relay.yml:4: senders.cw.token_file: read secret file: open /run/none: file does not exist"},
 		{"no token", "senders:\n  cw:\n    type: chatwork\n",
 			"relay.yml:2: senders.cw: token_env or token_file is required for a chatwork sender"},
-		{"unknown type", "senders:\n  cw:\n    type: slack\n", `relay.yml:3: senders.cw.type: unknown sender type "slack": want chatwork, chatmessenger or console`},
+		{"unknown type", "senders:\n  cw:\n    type: slack\n", `relay.yml:3: senders.cw.type: unknown sender type "slack": want chatmessenger, chatwork or console`},
 		{"built-in name", "senders:\n  chatwork:\n    type: chatwork\n    token_env: CW\n",
 			`relay.yml:2: senders.chatwork: "chatwork" is the name of a built-in sender; pick another name`},
 		{"bad sender name", "senders:\n  cw/1:\n    type: console\n", "relay.yml:2: senders.cw/1: invalid name: use letters, digits, '_', '.' and '-'"},
 		{"cam without url", "senders:\n  cam:\n    type: chatmessenger\n    token_env: CAM\n",
 			"relay.yml:2: senders.cam: url is required for a chatmessenger sender"},
 		{"chatwork with url", "senders:\n  cw:\n    type: chatwork\n    url: https://x\n    token_env: CW\n",
-			"relay.yml:4: senders.cw.url: chatwork senders take api_url, not url"},
+			"relay.yml:4: senders.cw.url: unknown key (want one of api_url, token_env, token_file)"},
 		{"bad api url", "senders:\n  cw:\n    type: chatwork\n    api_url: api.chatwork.com\n    token_env: CW\n",
 			`relay.yml:4: senders.cw.api_url: want an absolute http(s) URL, got "api.chatwork.com"`},
 		{"zero limit", cwSender + "    limits: {room: {count: 0, per: 10s}}\n",
@@ -166,14 +172,22 @@ func TestParseErrors(t *testing.T) {
 		{"margin over window", cwSender + "    limits: {room: {count: 10, per: 1s}, margin: 2s}\n",
 			"relay.yml:5: senders.cw.limits.margin: margin 2s must be shorter than the window 1s"},
 		{"chatwork max chars", cwSender + "    max_chars: 70000\n",
-			"relay.yml:5: senders.cw.max_chars: Chatwork takes at most 65535 characters, got 70000"},
+			"relay.yml:5: senders.cw.max_chars: a chatwork sender takes at most 65535 characters, got 70000"},
+		{"destination limit on chatwork", cwSender + "    limits: {destination: {count: 1, per: 1s}}\n",
+			"relay.yml:5: senders.cw.limits.destination: unknown key: this sender's destination limit is room"},
+		{"room limit on cam", "senders:\n  cam:\n    type: chatmessenger\n    url: https://cam\n    token_env: CAM\n    limits: {room: {count: 1, per: 1s}}\n",
+			"relay.yml:6: senders.cam.limits.room: unknown key: room limits are for chatwork senders; this one takes destination"},
+		{"count not an integer", cwSender + "    limits: {room: {count: many, per: 1s}}\n",
+			`relay.yml:5: senders.cw.limits.room.count: want an integer, got "many"`},
+		{"cam user with a comma", "routes:\n  ops:\n    targets:\n      - sender: chatmessenger\n        panel: ops\n        users: ['a,b@x']\n",
+			`relay.yml:6: routes.ops.targets[0].users: a user may not hold '?', '&' or ',', got "a,b@x"`},
 		{"route without targets", "routes:\n  ops: {}\n", "relay.yml:2: routes.ops: a route needs at least one target"},
 		{"chatwork room not digits", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n        room: ops-room\n",
 			`relay.yml:5: routes.ops.targets[0].room: chatwork room id must be a positive integer of at most 18 digits, got "ops-room"`},
 		{"chatwork room missing", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n",
 			"relay.yml:4: routes.ops.targets[0]: room is required for a chatwork target"},
 		{"chatwork with panel", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n        room: 1\n        panel: x\n",
-			"relay.yml:6: routes.ops.targets[0].panel: panel is for chatmessenger targets; a chatwork target takes a room"},
+			"relay.yml:6: routes.ops.targets[0].panel: unknown key (want one of mentions, room)"},
 		{"cam without panel", "routes:\n  ops:\n    targets:\n      - sender: chatmessenger\n        users: [a@x]\n",
 			"relay.yml:4: routes.ops.targets[0]: panel is required for a chatmessenger target: messenger or a room name"},
 		{"messenger without users", "routes:\n  ops:\n    targets:\n      - sender: chatmessenger\n        panel: messenger\n",
@@ -181,7 +195,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad matcher", "routes:\n  ops:\n    targets:\n      - sender: console\n        matchers:\n          - 'a=\"b\"'\n          - 'severity=~\"(\"'\n",
 			"relay.yml:7: routes.ops.targets[0].matchers[1]: matcher \"severity=~\\\"(\\\"\": compile regexp \"(\": error parsing regexp: missing closing ): `^(?:()$`"},
 		{"unknown target key", "routes:\n  ops:\n    targets:\n      - sender: console\n        rooms: 1\n",
-			"relay.yml:5: routes.ops.targets[0].rooms: unknown key (want one of sender, room, panel, users, sealed, template, matchers, mentions)"},
+			`relay.yml:5: routes.ops.targets[0].rooms: unknown key "rooms": a console target takes only sender, template and matchers`},
 		{"sealed not a bool", "routes:\n  ops:\n    targets:\n      - sender: chatmessenger\n        panel: ops\n        sealed: maybe\n",
 			`relay.yml:6: routes.ops.targets[0].sealed: want true or false, got "maybe"`},
 		{"chatwork id not digits", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n        room: 1\n        mentions: {to: [alice]}\n",
@@ -189,7 +203,7 @@ func TestParseErrors(t *testing.T) {
 		{"from label without allowlist", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n        room: 1\n        mentions:\n          from_label: chatwork_to\n",
 			"relay.yml:7: routes.ops.targets[0].mentions.from_label: from_label needs allow: the ids or users the label may mention"},
 		{"toall for cam", "routes:\n  ops:\n    targets:\n      - sender: chatmessenger\n        panel: ops\n        mentions: {toall: true}\n",
-			"relay.yml:6: routes.ops.targets[0].mentions: to and toall are Chatwork mentions; a chatmessenger target mentions its users"},
+			"relay.yml:6: routes.ops.targets[0].mentions.toall: unknown key (want one of allow, from_label, when)"},
 		{"unknown when status", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n        room: 1\n        mentions: {to: [1], when: {status: [pending]}}\n",
 			`relay.yml:6: routes.ops.targets[0].mentions.when.status: unknown status "pending": want firing or resolved`},
 		{"empty auth", "routes:\n  ops:\n    auth: {}\n    targets: [{sender: console}]\n",
@@ -202,7 +216,7 @@ func TestParseErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			f, err := Parse("relay.yml", []byte(c.src), env.get, files{}.read)
+			f, err := Parse("relay.yml", []byte(c.src), testKinds, env.get, files{}.read)
 			if err == nil {
 				t.Fatalf("Parse succeeded with %+v; want error %q", f, c.want)
 			}
@@ -226,7 +240,7 @@ func TestParseAnchorsAndMergeKeys(t *testing.T) {
   sender: chatwork
   mentions: {to: [1]}
 `
-	_, err := Parse("relay.yml", []byte(src), vars{}.get, files{}.read)
+	_, err := Parse("relay.yml", []byte(src), testKinds, vars{}.get, files{}.read)
 	if err == nil || !strings.Contains(err.Error(), "relay.yml:1: x-page: unknown key") {
 		t.Fatalf("got %v, want an unknown top-level key", err)
 	}
@@ -242,16 +256,17 @@ func TestParseAnchorsAndMergeKeys(t *testing.T) {
   b:
     targets: [*page]
 `
-	f, err := Parse("relay.yml", []byte(src), vars{}.get, files{}.read)
+	f, err := Parse("relay.yml", []byte(src), testKinds, vars{}.get, files{}.read)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
+	firing := &alert.Data{Status: "firing"}
 	a1 := f.Routes["a"].Targets[1]
-	if a1.Sender != "chatwork" || a1.Room != "2" || !slices.Equal(a1.Mention.To, []string{"1"}) {
-		t.Errorf("merged target = %+v, want chatwork room 2 mentioning 1", a1)
+	if addr, prefix := a1.Dest.Resolve(firing); a1.Sender != "chatwork" || addr != "room/2" || prefix != "[To:1]\n" {
+		t.Errorf("merged target = %+v (%q, %q), want chatwork room 2 mentioning 1", a1, addr, prefix)
 	}
-	if b0 := f.Routes["b"].Targets[0]; b0.Room != "1" {
-		t.Errorf("aliased target room = %q, want 1", b0.Room)
+	if addr, _ := f.Routes["b"].Targets[0].Dest.Resolve(firing); addr != "room/1" {
+		t.Errorf("aliased target address = %q, want room/1", addr)
 	}
 }
 
@@ -269,7 +284,7 @@ func TestParseTemplates(t *testing.T) {
 		{"templates: []\n", []string{}},
 	}
 	for _, c := range cases {
-		f, err := Parse("/etc/relay/relay.yml", []byte(c.src), vars{}.get, files{}.read)
+		f, err := Parse("/etc/relay/relay.yml", []byte(c.src), testKinds, vars{}.get, files{}.read)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", c.src, err)
 		}
@@ -281,7 +296,7 @@ func TestParseTemplates(t *testing.T) {
 		"templates: {a: b}\n":    `relay.yml:1: templates: want a list, got a mapping`,
 		"templates: [a, \"\"]\n": `relay.yml:1: templates: want a directory, file or glob, got an empty value`,
 	} {
-		_, err := Parse("relay.yml", []byte(src), vars{}.get, files{}.read)
+		_, err := Parse("relay.yml", []byte(src), testKinds, vars{}.get, files{}.read)
 		if err == nil || err.Error() != want {
 			t.Errorf("Parse(%q) = %v, want %s", src, err, want)
 		}

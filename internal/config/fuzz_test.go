@@ -19,7 +19,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("routes:\n  r:\n    targets:\n      - &t {sender: console, <<: {room: x}}\n      - <<: [*t, *t]\n"))
 	f.Add([]byte("senders: {s: {type: chatwork, token_file: f, limits: {margin: 1s}}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		file, err := Parse("relay.yml", data, exampleEnv.get, files{"f": "tok"}.read)
+		file, err := Parse("relay.yml", data, testKinds, exampleEnv.get, files{"f": "tok"}.read)
 		if err != nil {
 			var ce *Error
 			if !errors.As(err, &ce) {
@@ -27,7 +27,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if _, err := Build(validEnv(), file); err != nil {
+		if _, err := build(validEnv(), file, nil); err != nil {
 			var ce *Error
 			if !errors.As(err, &ce) {
 				t.Fatalf("Build error %T is not a *config.Error: %v", err, err)

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/relayhq/relay/internal/alert"
@@ -97,7 +99,7 @@ func (p *parser) target(n confyaml.Node, fileSenders map[string]*senders.Config)
 	} else if k, ok := p.kinds[t.Sender]; ok {
 		t.Kind = k
 	} else {
-		return nil, n.Errorf("unknown sender %q", t.Sender)
+		return nil, &Error{File: n.File, Line: t.at.Line(), Path: n.Path, Reason: fmt.Sprintf("unknown sender %q", t.Sender)}
 	}
 	for i, s := range doc.Matchers {
 		m, err := ParseMatcher(s)

@@ -60,9 +60,9 @@ func (p *parser) sender(name string, n confyaml.Node) (*senders.Config, error) {
 		v := *doc.MaxChars
 		switch {
 		case v <= 0:
-			return nil, n.Key("max_chars").Errorf("must be positive, got %d", v)
+			return nil, n.At("max_chars").Errorf("must be positive, got %d", v)
 		case s.MaxCharsCap > 0 && v > s.MaxCharsCap:
-			return nil, n.Key("max_chars").Errorf("a %s sender takes at most %d characters, got %d", kind.Name(), s.MaxCharsCap, v)
+			return nil, n.At("max_chars").Errorf("a %s sender takes at most %d characters, got %d", kind.Name(), s.MaxCharsCap, v)
 		}
 		s.MaxChars = v
 	}
@@ -94,24 +94,24 @@ func applyLimits(n confyaml.Node, l *limitsDoc, s *senders.Settings) error {
 		if x.doc == nil {
 			continue
 		}
-		at := n.Key(x.key)
+		at := n.At(x.key)
 		if x.doc.Count == nil || *x.doc.Count <= 0 {
-			return at.Key("count").Errorf("count must be a positive integer")
+			return at.At("count").Errorf("count must be a positive integer")
 		}
 		if x.doc.Per == nil || *x.doc.Per <= 0 {
-			return at.Key("per").Errorf("per must be a positive duration")
+			return at.At("per").Errorf("per must be a positive duration")
 		}
 		*x.dst = senders.Limit{Count: *x.doc.Count, Per: time.Duration(*x.doc.Per)}
 	}
 	if l.Margin != nil {
 		if *l.Margin < 0 {
-			return n.Key("margin").Errorf("margin must not be negative")
+			return n.At("margin").Errorf("margin must not be negative")
 		}
 		s.Margin = time.Duration(*l.Margin)
 	}
 	for _, lim := range []senders.Limit{s.Destination, s.Token} {
 		if lim.Enabled() && s.Margin >= lim.Per {
-			return n.Key("margin").Errorf("margin %s must be shorter than the window %s", s.Margin, lim.Per)
+			return n.At("margin").Errorf("margin %s must be shorter than the window %s", s.Margin, lim.Per)
 		}
 	}
 	return nil

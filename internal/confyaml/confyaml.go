@@ -30,6 +30,9 @@ type Error struct {
 	// empty for the document itself.
 	Path   string
 	Reason string
+
+	// column, with Line, is the node a decoder's error is about, for Path.
+	column int
 }
 
 func (e *Error) Error() string {
@@ -49,8 +52,10 @@ type Node struct {
 	Path string
 	// Y is the node, aliases resolved; nil for a key that is absent.
 	Y *yaml.Node
-	// line is where to point when Y is nil: the mapping that lacks the key.
-	line int
+	// keyLine is the line of the node's key, where errors about the node
+	// point; line is where to point when Y is nil and there is no key:
+	// the mapping that lacks it.
+	keyLine, line int
 }
 
 // Root returns the node of a document's top-level value.
@@ -62,9 +67,13 @@ func Root(file string, y *yaml.Node) Node {
 	return n
 }
 
-// Line is the node's line, or its parent's when the node is absent.
+// Line is the line of the node's key, or of the node, or of its parent
+// when the node is absent.
 func (n Node) Line() int {
-	if n.Y != nil {
+	switch {
+	case n.keyLine > 0:
+		return n.keyLine
+	case n.Y != nil:
 		return n.Y.Line
 	}
 	return n.line
@@ -80,20 +89,82 @@ func (n Node) IsNull() bool {
 	return n.Y == nil || (n.Y.Kind == yaml.ScalarNode && n.Y.Tag == "!!null")
 }
 
-// Key returns the value under key when n is a mapping: absent (Y nil, at
-// n's line) when it is not there.
+// Key returns the value under key when n is a mapping, merge keys
+// applied: absent (Y nil, at n's line) when it is not there.
 func (n Node) Key(key string) Node {
 	c := Node{File: n.File, Path: join(n.Path, key), line: n.Line()}
 	if n.Y == nil || n.Y.Kind != yaml.MappingNode {
 		return c
 	}
-	for i := 0; i+1 < len(n.Y.Content); i += 2 {
-		if k := n.Y.Content[i]; k.Value == key && k.Tag != "!!merge" {
-			c.Y, c.line = resolve(n.Y.Content[i+1]), k.Line
+	content := flatten(n.Y, 0)
+	for i := 0; i+1 < len(content); i += 2 {
+		if k := content[i]; k.Value == key {
+			c.Y, c.keyLine = resolve(content[i+1]), k.Line
 			return c
 		}
 	}
 	return c
+}
+
+// At is Key, but n itself when the key is absent: where to point an error
+// about the key's value, present or not.
+func (n Node) At(key string) Node {
+	if c := n.Key(key); c.Y != nil {
+		return c
+	}
+	return n
+}
+
+// Entry returns the i-th key of a mapping and its value.
+func (n Node) Entry(i int) (string, Node) {
+	k := n.Y.Content[2*i]
+	return k.Value, Node{File: n.File, Path: join(n.Path, k.Value), Y: resolve(n.Y.Content[2*i+1]), keyLine: k.Line}
+}
+
+// Len is the number of entries of a mapping or items of a sequence.
+func (n Node) Len() int {
+	switch {
+	case n.Y == nil:
+		return 0
+	case n.Y.Kind == yaml.MappingNode:
+		return len(n.Y.Content) / 2
+	}
+	return len(n.Y.Content)
+}
+
+// flatten returns the key and value nodes of mapping y with its merge keys
+// applied: a merged key fills in only what y does not set.
+func flatten(y *yaml.Node, depth int) []*yaml.Node {
+	var own, merged []*yaml.Node
+	set := map[string]bool{}
+	for i := 0; i+1 < len(y.Content); i += 2 {
+		k := y.Content[i]
+		if k.Tag == "!!merge" {
+			if depth >= maxMergeDepth {
+				continue // checkStruct refuses it
+			}
+			m := resolve(y.Content[i+1])
+			items := []*yaml.Node{m}
+			if m != nil && m.Kind == yaml.SequenceNode {
+				items = m.Content
+			}
+			for _, item := range items {
+				if item = resolve(item); item != nil && item.Kind == yaml.MappingNode {
+					merged = append(merged, flatten(item, depth+1)...)
+				}
+			}
+			continue
+		}
+		set[k.Value] = true
+		own = append(own, k, y.Content[i+1])
+	}
+	for i := 0; i+1 < len(merged); i += 2 {
+		if !set[merged[i].Value] {
+			set[merged[i].Value] = true
+			own = append(own, merged[i], merged[i+1])
+		}
+	}
+	return own
 }
 
 // Index returns the i-th item of a sequence.
@@ -105,18 +176,19 @@ func (n Node) Index(i int) Node {
 	return c
 }
 
-// Without returns n, a mapping, without the given keys: what is left for
-// someone else to decode (a sender kind's own options). Key nodes keep
-// their lines.
+// Without returns n, a mapping, with its merge keys applied and without
+// the given keys: what is left for someone else to decode (a sender kind's
+// own options). Key nodes keep their lines.
 func (n Node) Without(keys ...string) Node {
 	if n.Y == nil || n.Y.Kind != yaml.MappingNode {
 		return n
 	}
 	c := *n.Y
 	c.Content = nil
-	for i := 0; i+1 < len(n.Y.Content); i += 2 {
-		if !slices.Contains(keys, n.Y.Content[i].Value) {
-			c.Content = append(c.Content, n.Y.Content[i], n.Y.Content[i+1])
+	content := flatten(n.Y, 0)
+	for i := 0; i+1 < len(content); i += 2 {
+		if !slices.Contains(keys, content[i].Value) {
+			c.Content = append(c.Content, content[i], content[i+1])
 		}
 	}
 	n.Y = &c
@@ -190,7 +262,7 @@ func checkStruct(n Node, t reflect.Type, depth int) error {
 	for i := 0; i+1 < len(n.Y.Content); i += 2 {
 		k, val := n.Y.Content[i], resolve(n.Y.Content[i+1])
 		if first, dup := seen[k.Value]; dup && k.Tag != "!!merge" {
-			return Node{File: n.File, Path: join(n.Path, k.Value), line: k.Line}.Errorf("duplicate key (first at line %d)", first)
+			return Node{File: n.File, Path: join(n.Path, k.Value), keyLine: k.Line}.Errorf("duplicate key (first at line %d)", first)
 		}
 		seen[k.Value] = k.Line
 		if k.Tag == "!!merge" {
@@ -215,9 +287,12 @@ func checkStruct(n Node, t reflect.Type, depth int) error {
 			if _, any := fields[anyKey]; any {
 				continue
 			}
-			at := Node{File: n.File, Path: join(n.Path, k.Value), line: k.Line}
+			at := Node{File: n.File, Path: join(n.Path, k.Value), keyLine: k.Line}
 			if _, ok := fields[k.Value+"_env"]; ok {
 				return at.Errorf("a literal secret is not allowed in the routes file; use %s_env or %s_file", k.Value, k.Value)
+			}
+			if len(fields) == 0 {
+				return at.Errorf("unknown key (none is allowed here)")
 			}
 			return at.Errorf("unknown key (want one of %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 		}
@@ -271,7 +346,7 @@ func (n Node) decodeError(err error) error {
 			e.File = n.File
 		}
 		if e.Path == "" {
-			e.Path = pathAt(n, e.Line)
+			e.Path = pathAt(n, e.Line, e.column)
 		}
 		return e
 	}
@@ -283,7 +358,11 @@ func (n Node) decodeError(err error) error {
 		}
 		line, _ := strconv.Atoi(m[1])
 		got := describeTag(m[2], m[3])
-		return &Error{File: n.File, Line: line, Path: pathAt(n, line), Reason: fmt.Sprintf("want %s, got %s", describeType(m[4]), got)}
+		var value []string
+		if m[3] != "" {
+			value = []string{m[3]}
+		}
+		return &Error{File: n.File, Line: line, Path: pathAt(n, line, 0, value...), Reason: fmt.Sprintf("want %s, got %s", describeType(m[4]), got)}
 	}
 	return n.Errorf("%v", err)
 }
@@ -314,9 +393,10 @@ func describeType(goType string) string {
 	return goType
 }
 
-// pathAt returns the path of the first key or value below n on line, or
-// n's path.
-func pathAt(n Node, line int) string {
+// pathAt returns the path of the node at line below n: the node at column
+// when it is known, else the scalar on the line that holds value, else the
+// first key on the line; n's path when none is there.
+func pathAt(n Node, line, column int, value ...string) string {
 	if n.Y == nil || line == 0 {
 		return n.Path
 	}
@@ -326,16 +406,20 @@ func pathAt(n Node, line int) string {
 		if y == nil {
 			return "", false
 		}
+		if y.Line == line && ((column > 0 && y.Column == column) ||
+			(len(value) > 0 && y.Kind == yaml.ScalarNode && y.Value == value[0])) {
+			return path, true
+		}
 		switch y.Kind {
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(y.Content); i += 2 {
 				k := y.Content[i]
 				p := join(path, k.Value)
+				if column == 0 && len(value) == 0 && k.Line == line {
+					return p, true
+				}
 				if p2, ok := walk(y.Content[i+1], p); ok {
 					return p2, true
-				}
-				if k.Line == line {
-					return p, true
 				}
 			}
 		case yaml.SequenceNode:
@@ -344,17 +428,21 @@ func pathAt(n Node, line int) string {
 					return p, true
 				}
 			}
-		default:
-			if y.Line == line {
-				return path, true
-			}
 		}
 		return "", false
 	}
 	if p, ok := walk(n.Y, n.Path); ok {
 		return p
 	}
+	if len(value) > 0 {
+		return pathAt(n, line, 0)
+	}
 	return n.Path
+}
+
+// nodeError is an *Error about node y, for an UnmarshalYAML method.
+func nodeError(y *yaml.Node, format string, args ...any) *Error {
+	return &Error{Line: y.Line, column: y.Column, Reason: fmt.Sprintf(format, args...)}
 }
 
 func resolve(n *yaml.Node) *yaml.Node {
@@ -390,14 +478,14 @@ func (l *List) UnmarshalYAML(y *yaml.Node) error {
 		for _, item := range y.Content {
 			item = resolve(item)
 			if item == nil || item.Kind != yaml.ScalarNode || item.Tag == "!!null" {
-				return &Error{Line: item.Line, Reason: "want a single value in the list, got " + describe(item)}
+				return nodeError(item, "want a single value in the list, got %s", describe(item))
 			}
 			out = append(out, strings.TrimSpace(item.Value))
 		}
 		*l = out
 		return nil
 	}
-	return &Error{Line: y.Line, Reason: "want a list, got " + describe(y)}
+	return nodeError(y, "want a list, got %s", describe(y))
 }
 
 // Duration is a Go duration written as 250ms, 10s or 5m.
@@ -407,11 +495,11 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(y *yaml.Node) error {
 	y = resolve(y)
 	if y.Kind != yaml.ScalarNode {
-		return &Error{Line: y.Line, Reason: "want a duration such as 250ms, 10s or 5m, got " + describe(y)}
+		return nodeError(y, "want a duration such as 250ms, 10s or 5m, got %s", describe(y))
 	}
 	v, err := time.ParseDuration(strings.TrimSpace(y.Value))
 	if err != nil {
-		return &Error{Line: y.Line, Reason: fmt.Sprintf("want a duration such as 250ms, 10s or 5m, got %q", y.Value)}
+		return nodeError(y, "want a duration such as 250ms, 10s or 5m, got %q", y.Value)
 	}
 	*d = Duration(v)
 	return nil
@@ -424,7 +512,7 @@ type String string
 func (s *String) UnmarshalYAML(y *yaml.Node) error {
 	y = resolve(y)
 	if y.Kind != yaml.ScalarNode {
-		return &Error{Line: y.Line, Reason: "want a single value, got " + describe(y)}
+		return nodeError(y, "want a single value, got %s", describe(y))
 	}
 	if y.Tag == "!!null" {
 		*s = ""

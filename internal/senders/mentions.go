@@ -36,15 +36,15 @@ var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 func (m MentionRules) Check(n confyaml.Node) error {
 	if m.FromLabel != "" {
 		if !labelName.MatchString(m.FromLabel) {
-			return n.Key("from_label").Errorf("invalid label name %q", m.FromLabel)
+			return n.At("from_label").Errorf("invalid label name %q", m.FromLabel)
 		}
 		if len(m.Allow) == 0 {
-			return n.Key("from_label").Errorf("from_label needs allow: the ids or users the label may mention")
+			return n.At("from_label").Errorf("from_label needs allow: the ids or users the label may mention")
 		}
 	}
 	for _, s := range m.When.Status {
 		if s != alert.StatusFiring && s != alert.StatusResolved {
-			return n.Key("when").Key("status").Errorf("unknown status %q: want firing or resolved", s)
+			return n.At("when").At("status").Errorf("unknown status %q: want firing or resolved", s)
 		}
 	}
 	return nil

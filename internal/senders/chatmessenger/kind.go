@@ -77,7 +77,7 @@ func (k Kind) Sender(name string, s senders.Settings, n confyaml.Node, src confy
 		return nil, n.Errorf("url is required for a chatmessenger sender")
 	}
 	if err := senders.CheckHTTPURL(string(o.URL)); err != nil {
-		return nil, n.Key("url").Errorf("%v", err)
+		return nil, n.At("url").Errorf("%v, got %q", err, o.URL)
 	}
 	tok, ok, err := src.Secret(n, "token", string(o.TokenEnv), string(o.TokenFile))
 	if err != nil {
@@ -222,13 +222,10 @@ func (Kind) Target(n confyaml.Node) (senders.Target, error) {
 	}
 	t := target{dest: Dest{Panel: string(o.Panel), Users: NormalizeUsers(o.Users), Sealed: o.Sealed}}
 	if key, reason := t.dest.check(); key != "" {
-		if key == "panel" && o.Panel == "" {
-			return nil, n.Errorf("%s", reason)
-		}
-		return nil, n.Key(key).Errorf("%s", reason)
+		return nil, n.At(key).Errorf("%s", reason)
 	}
 	if o.Mentions != nil {
-		if err := o.Mentions.Check(n.Key("mentions")); err != nil {
+		if err := o.Mentions.Check(n.At("mentions")); err != nil {
 			return nil, err
 		}
 		t.mentions = *o.Mentions

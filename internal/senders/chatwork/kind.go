@@ -96,7 +96,7 @@ func (k Kind) Sender(name string, s senders.Settings, n confyaml.Node, src confy
 		apiURL = DefaultAPIURL
 	}
 	if err := senders.CheckHTTPURL(apiURL); err != nil {
-		return nil, n.Key("api_url").Errorf("%v", err)
+		return nil, n.At("api_url").Errorf("%v, got %q", err, apiURL)
 	}
 	tok, ok, err := src.Secret(n, "token", string(o.TokenEnv), string(o.TokenFile))
 	if err != nil {
@@ -172,11 +172,11 @@ func (Kind) Target(n confyaml.Node) (senders.Target, error) {
 		return nil, n.Errorf("room is required for a chatwork target")
 	}
 	if !ValidRoomID(room) {
-		return nil, n.Key("room").Errorf("chatwork room id must be a positive integer of at most 18 digits, got %q", room)
+		return nil, n.At("room").Errorf("chatwork room id must be a positive integer of at most 18 digits, got %q", room)
 	}
 	t := target{room: room}
 	if o.Mentions != nil {
-		m := n.Key("mentions")
+		m := n.At("mentions")
 		if err := o.Mentions.Check(m); err != nil {
 			return nil, err
 		}
@@ -186,7 +186,7 @@ func (Kind) Target(n confyaml.Node) (senders.Target, error) {
 		}{{"to", o.Mentions.To}, {"allow", o.Mentions.Allow}} {
 			for _, id := range l.ids {
 				if !digits(id) {
-					return nil, m.Key(l.key).Errorf("Chatwork account ids are digits, got %q", id)
+					return nil, m.At(l.key).Errorf("Chatwork account ids are digits, got %q", id)
 				}
 			}
 		}

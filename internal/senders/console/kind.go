@@ -56,9 +56,9 @@ func (k Kind) Builtin(senders.Env, bool) (*senders.Config, string, error) {
 
 // Target implements senders.Kind: a console target takes no options.
 func (Kind) Target(n confyaml.Node) (senders.Target, error) {
-	var none struct{}
-	if err := n.Decode(&none); err != nil {
-		return nil, err
+	if n.Len() > 0 {
+		key, at := n.Entry(0)
+		return nil, at.Errorf("unknown key %q: a console target takes only sender, template and matchers", key)
 	}
 	return target{}, nil
 }
