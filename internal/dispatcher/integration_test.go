@@ -32,13 +32,13 @@ const (
 // token limit.
 func chatworkPolicy() dispatcher.Policy {
 	return dispatcher.Policy{
-		Kind:      delivery.KindChatwork,
-		Room:      dispatcher.Limit{Count: 10, Per: 10 * time.Second},
-		Token:     dispatcher.Limit{Count: 300, Per: 5 * time.Minute},
-		TokenKey:  tokenKey,
-		Margin:    250 * time.Millisecond,
-		MaxChars:  chatwork.MaxBodyLen,
-		Separator: sep,
+		Scope: "chatwork", RateLimitPause: 10 * time.Second,
+		Destination: dispatcher.Limit{Count: 10, Per: 10 * time.Second},
+		Token:       dispatcher.Limit{Count: 300, Per: 5 * time.Minute},
+		TokenKey:    tokenKey,
+		Margin:      250 * time.Millisecond,
+		MaxChars:    chatwork.MaxBodyLen,
+		Separator:   sep,
 	}
 }
 
@@ -117,7 +117,7 @@ func storm(tb testing.TB, store outbox.Store, room string, n int) map[string]boo
 			body := fmt.Sprintf("[info][title]FIRING alert %04d[/title]host=db-%04d severity=critical summary=disk almost full on /var/lib%s[/info]",
 				i, i, strings.Repeat(".", 20))
 			want[body] = true
-			b.Messages = append(b.Messages, delivery.Message{Dest: delivery.Destination{Sender: "chatwork", Room: room}, Body: body})
+			b.Messages = append(b.Messages, delivery.Message{Dest: delivery.Destination{Sender: "chatwork", Address: "room/" + room}, Body: body})
 		}
 		wg.Add(1)
 		go func() {
@@ -257,7 +257,7 @@ func TestTokenQuotaResetIsHonouredForEveryRoom(t *testing.T) {
 	// for the reset.
 	r := newRig(t, chatworktest.Options{TokenLimit: 3, TokenWindow: 3 * time.Second})
 	for range 3 {
-		if _, err := r.sender.Send(context.Background(), delivery.Destination{Room: "999"}, "another program"); err != nil {
+		if _, err := r.sender.Send(context.Background(), delivery.Destination{Address: "room/999"}, "another program"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -30,8 +30,8 @@ func TestHungRoomsDelayNoOtherLane(t *testing.T) {
 		store.add(room(fmt.Sprint(100+i)), time.Now(), "hang")
 	}
 	ss := fakeSenders{
-		cw:    {hung, Policy{Kind: delivery.KindChatwork, Host: "api.chatwork.test"}},
-		"cam": {dm, Policy{Kind: delivery.KindChatMessenger, Host: "cam.test"}},
+		cw:    {hung, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second, Host: "api.chatwork.test"}},
+		"cam": {dm, Policy{Scope: "chatmessenger", Host: "cam.test"}},
 	}
 	opts := fastOptions()
 	opts.SendTimeout, opts.Lease = time.Hour, 2*time.Hour
@@ -39,10 +39,10 @@ func TestHungRoomsDelayNoOtherLane(t *testing.T) {
 	eventually(t, "40 hung posts in flight", func() bool { return len(hung.sent()) == 40 })
 
 	store.add(room("1"), time.Now(), "healthy")
-	store.add(delivery.Destination{Sender: "cam", Panel: delivery.PanelMessenger, Users: []string{"oncall@example.com"}}, time.Now(), "page")
+	store.add(delivery.Destination{Sender: "cam", Address: "panel/messenger?users=oncall@example.com"}, time.Now(), "page")
 	eventually(t, "the healthy room's post", func() bool { return len(hung.sent()) == 41 })
 	eventually(t, "the direct message", func() bool { return len(dm.sent()) == 1 })
-	if p := hung.sent()[40]; p.body != "healthy" || p.dest.Room != "1" {
+	if p := hung.sent()[40]; p.body != "healthy" || p.dest.Address != "room/1" {
 		t.Errorf("got post %+v, want the healthy room's", p)
 	}
 }
@@ -101,8 +101,8 @@ func TestLaneOfAnUnknownSenderIsHeldNotBuried(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore(t)
 	sender := newFakeSender(t, nil)
-	ss := &swapSenders{m: senders(sender, Policy{Kind: delivery.KindChatwork})}
-	store.add(delivery.Destination{Sender: "renamed", Room: "2"}, time.Now(), "held")
+	ss := &swapSenders{m: senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second})}
+	store.add(delivery.Destination{Sender: "renamed", Address: "room/2"}, time.Now(), "held")
 	store.add(room("1"), time.Now(), "fresh")
 	reg, _ := start(t, store, ss, fastOptions(), nil)
 	eventually(t, "the fresh post", func() bool { return len(sender.sent()) == 1 })
@@ -115,7 +115,7 @@ func TestLaneOfAnUnknownSenderIsHeldNotBuried(t *testing.T) {
 	if dead := store.deadLetters(); len(dead) != 0 {
 		t.Fatalf("got dead letters %+v, want none", dead)
 	}
-	ss.set(fakeSenders{cw: {sender, Policy{Kind: delivery.KindChatwork}}, "renamed": {sender, Policy{Kind: delivery.KindChatwork}}})
+	ss.set(fakeSenders{cw: {sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}}, "renamed": {sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}}})
 	eventually(t, "the held post", func() bool { return len(sender.sent()) == 2 })
 	if p := sender.sent()[1]; p.body != "held" {
 		t.Errorf("got post %q, want the held message", p.body)

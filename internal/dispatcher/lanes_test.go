@@ -17,7 +17,9 @@ import (
 	"github.com/relayhq/relay/internal/delivery"
 )
 
-func room(id string) delivery.Destination { return delivery.Destination{Sender: cw, Room: id} }
+func room(id string) delivery.Destination {
+	return delivery.Destination{Sender: cw, Address: "room/" + id}
+}
 
 func bodies(prefix string, n int) []string {
 	var res []string
@@ -33,7 +35,7 @@ func TestDeliversEachLaneInOrder(t *testing.T) {
 	sender := newFakeSender(t, nil)
 	want := bodies("a", 20)
 	store.add(room("1"), time.Now(), want...)
-	reg, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), fastOptions(), nil)
+	reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), nil)
 
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
@@ -77,7 +79,7 @@ func TestRunsLanesInParallel(t *testing.T) {
 	for i := range lanes {
 		store.add(room(fmt.Sprint(i+1)), time.Now(), "first", "second")
 	}
-	_, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), fastOptions(), nil)
+	_, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), nil)
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 	if got := len(sender.sent()); got != 2*lanes {
@@ -100,7 +102,7 @@ func TestConcurrencyBoundsPostsInFlight(t *testing.T) {
 	}
 	opts := fastOptions()
 	opts.Concurrency = 2
-	_, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, nil)
+	_, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, nil)
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 	if sender.maxAll > 2 {
@@ -115,7 +117,7 @@ func TestCoalescesWhenTheLimiterWouldMakeTheLaneWait(t *testing.T) {
 	want := bodies("alert", 10) // 8 characters each
 	store.add(room("1"), time.Now(), want...)
 	policy := Policy{
-		Kind: delivery.KindChatwork, Room: Limit{2, 300 * time.Millisecond},
+		Scope: "chatwork", RateLimitPause: 10 * time.Second, Destination: Limit{2, 300 * time.Millisecond},
 		MaxChars: 3*8 + 2*3, Separator: "\n-\n",
 	}
 	reg, stop := start(t, store, senders(sender, policy), fastOptions(), nil)
@@ -158,7 +160,7 @@ func TestStopFinishesThePostInFlightAndLeavesTheRest(t *testing.T) {
 		return delivery.Receipt{}, nil
 	})
 	store.add(room("1"), time.Now(), bodies("m", 5)...)
-	d, err := New(store, senders(ctxSender{sender, &sendCtxErr}, Policy{Kind: delivery.KindChatwork}), fastOptions(), nil, nil)
+	d, err := New(store, senders(ctxSender{sender, &sendCtxErr}, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +225,7 @@ func TestWakeStartsDeliveryWithoutWaitingForThePoll(t *testing.T) {
 	opts := fastOptions()
 	opts.PollInterval = time.Hour // only Store.Wake can start a lane
 	store.add(room("1"), time.Now(), "0")
-	_, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, nil)
+	_, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, nil)
 	eventually(t, "4 posts", func() bool { return len(sender.sent()) == 4 })
 	stop()
 }
@@ -241,7 +243,7 @@ func TestOutboxFailuresStallTheLaneAndNeverPostTwice(t *testing.T) {
 	opts := fastOptions()
 	opts.SendTimeout, opts.Lease = 20*time.Millisecond, 50*time.Millisecond
 	opts.SettleBackoffBase, opts.SettleBackoffMax = 10*time.Millisecond, 20*time.Millisecond
-	reg, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, zap.New(core))
+	reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, zap.New(core))
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 
@@ -285,7 +287,7 @@ func TestFailedRetryAndBuryAreTriedAgain(t *testing.T) {
 	store.add(room("1"), time.Now(), "flaky", "bad", "ok")
 	opts := fastOptions()
 	opts.SettleBackoffBase, opts.SettleBackoffMax = time.Millisecond, 2*time.Millisecond
-	start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, nil)
+	start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, nil)
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 
 	var got []string

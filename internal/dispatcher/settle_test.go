@@ -18,7 +18,7 @@ func TestRetriesRetryableFailuresThenDelivers(t *testing.T) {
 		return delivery.Receipt{}, nil
 	})
 	store.add(room("1"), time.Now(), "disk full", "disk ok")
-	reg, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), fastOptions(), nil)
+	reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), nil)
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 
@@ -61,7 +61,7 @@ func TestMaxAttemptsBuriesTheMessage(t *testing.T) {
 	store.add(room("1"), time.Now(), "doomed")
 	opts := fastOptions()
 	opts.MaxAttempts = 3
-	reg, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), opts, nil)
+	reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, nil)
 	eventually(t, "a dead letter", func() bool { return len(store.deadLetters()) == 1 })
 	stop()
 	if got := len(sender.sent()); got != 3 {
@@ -85,7 +85,7 @@ func TestPermanentFailureGoesToTheDeadLettersAtOnce(t *testing.T) {
 		return delivery.Receipt{}, nil
 	})
 	store.add(room("1"), time.Now(), "lost", "next")
-	reg, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), fastOptions(), nil)
+	reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), nil)
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 	dead := store.deadLetters()
@@ -117,7 +117,7 @@ func TestExpiredMessagesAreBuried(t *testing.T) {
 			sender := newFakeSender(t, nil)
 			store.add(c.dest, c.created, "stale")
 			store.add(room("1"), time.Now(), "fresh")
-			reg, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), fastOptions(), nil)
+			reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), nil)
 			eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 			stop()
 			dead := store.deadLetters()
@@ -137,7 +137,7 @@ func TestExpiredMessagesAreBuried(t *testing.T) {
 
 func TestRateLimitedPausesWithoutUsingAttempts(t *testing.T) {
 	t.Parallel()
-	policy := Policy{Kind: delivery.KindChatwork, Room: Limit{10, 10 * time.Second}, Token: Limit{300, 5 * time.Minute}, TokenKey: "chatwork/token/ab12"}
+	policy := Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second, Destination: Limit{10, 10 * time.Second}, Token: Limit{300, 5 * time.Minute}, TokenKey: "chatwork/token/ab12"}
 	cases := []struct {
 		name      string
 		tokenWide bool
@@ -193,12 +193,12 @@ func TestRateLimitedWithoutResetWaitsTenSeconds(t *testing.T) {
 	})
 	store.add(room("7"), time.Now(), "paced")
 	before := time.Now()
-	_, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), fastOptions(), nil)
+	_, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), nil)
 	eventually(t, "a pause", func() bool { return len(store.retries()) == 1 })
 	stop()
 	p := store.paused()
-	if len(p) != 1 || p[0].key != "chatwork/room/7" || p[0].until.Before(before.Add(roomPause)) {
-		t.Errorf("got pauses %+v, want chatwork/room/7 for %v", p, roomPause)
+	if len(p) != 1 || p[0].key != "chatwork/room/7" || p[0].until.Before(before.Add(10*time.Second)) {
+		t.Errorf("got pauses %+v, want chatwork/room/7 for the policy's 10s", p)
 	}
 	if left, leased := store.left(); len(left) != 1 || leased {
 		t.Errorf("got %q queued (leased %v), want the message released", left, leased)
@@ -213,7 +213,7 @@ func TestSpentTokenQuotaPausesTheToken(t *testing.T) {
 		return delivery.Receipt{Quota: delivery.Quota{Limit: 300, Remaining: 0, Reset: reset}}, nil
 	})
 	store.add(room("7"), time.Now(), "last one")
-	policy := Policy{Kind: delivery.KindChatwork, TokenKey: "chatwork/token/ab12"}
+	policy := Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second, TokenKey: "chatwork/token/ab12"}
 	_, stop := start(t, store, senders(sender, policy), fastOptions(), nil)
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
@@ -231,14 +231,14 @@ func TestChatMessengerTooManyRequestsBacksOffTheToken(t *testing.T) {
 		}
 		return delivery.Receipt{}, nil
 	})
-	dm := delivery.Destination{Sender: cw, Panel: delivery.PanelMessenger, Users: []string{"a@x.com"}}
+	dm := delivery.Destination{Sender: cw, Address: "panel/messenger?users=a@x.com"}
 	store.add(dm, time.Now(), "page")
 	opts := fastOptions()
 	opts.MaxAttempts = 1
 	opts.Rand = func() float64 { return 0.5 }
 	t0 := time.Now()
 	opts.Now = func() time.Time { return t0 } // the pauses end in the past: no real waits
-	policy := Policy{Kind: delivery.KindChatMessenger, TokenKey: "chatmessenger/token/9f"}
+	policy := Policy{Scope: "chatmessenger", TokenKey: "chatmessenger/token/9f"}
 	_, stop := start(t, store, senders(sender, policy), opts, nil)
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()

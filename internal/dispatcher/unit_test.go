@@ -18,23 +18,23 @@ import (
 	"github.com/relayhq/relay/internal/outbox"
 )
 
-func TestNewLaneReadsSenderAndRoom(t *testing.T) {
+func TestNewLaneReadsSenderAndAddress(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name         string
-		dest         delivery.Destination
-		sender, room string
+		name            string
+		dest            delivery.Destination
+		sender, address string
 	}{
-		{"chatwork room", delivery.Destination{Sender: "chatwork", Room: "42"}, "chatwork", "42"},
-		{"named sender", delivery.Destination{Sender: "ops-cw.2", Room: "7"}, "ops-cw.2", "7"},
-		{"cam dm", delivery.Destination{Sender: "cam", Panel: "messenger", Users: []string{"a@x", "b@x"}}, "cam", ""},
-		{"cam room sealed", delivery.Destination{Sender: "cam", Panel: "ops", Sealed: true}, "cam", ""},
+		{"chatwork room", delivery.Destination{Sender: "chatwork", Address: "room/42"}, "chatwork", "room/42"},
+		{"named sender", delivery.Destination{Sender: "ops-cw.2", Address: "room/7"}, "ops-cw.2", "room/7"},
+		{"cam dm", delivery.Destination{Sender: "cam", Address: "panel/messenger?users=a@x,b@x"}, "cam", "panel/messenger?users=a@x,b@x"},
+		{"cam room sealed", delivery.Destination{Sender: "cam", Address: "panel/ops?sealed"}, "cam", "panel/ops?sealed"},
 		{"sender only", delivery.Destination{Sender: "console"}, "console", ""},
 	}
 	for _, c := range cases {
 		l := newLane(c.dest.Lane())
-		if l.sender != c.sender || l.room != c.room {
-			t.Errorf("%s: got sender %q room %q, want %q %q", c.name, l.sender, l.room, c.sender, c.room)
+		if l.sender != c.sender || l.address != c.address {
+			t.Errorf("%s: got sender %q address %q, want %q %q", c.name, l.sender, l.address, c.sender, c.address)
 		}
 	}
 }
@@ -46,7 +46,7 @@ func TestClaimRequestCarriesThePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := Policy{
-		Kind: delivery.KindChatwork, Room: Limit{10, 10 * time.Second}, Token: Limit{300, 5 * time.Minute},
+		Scope: "chatwork", RateLimitPause: 10 * time.Second, Destination: Limit{10, 10 * time.Second}, Token: Limit{300, 5 * time.Minute},
 		TokenKey: "chatwork/token/ab12", Margin: 250 * time.Millisecond, MaxChars: 65535, Separator: "\n[hr]\n",
 	}
 	cases := []struct {
@@ -56,9 +56,10 @@ func TestClaimRequestCarriesThePolicy(t *testing.T) {
 		rules string
 	}{
 		{"room and token", "ops/room/42", p, "chatwork/room/42=10/10s chatwork/token/ab12=300/5m0s"},
-		{"no room in the lane", "cam/panel/ops", p, "chatwork/token/ab12=300/5m0s"},
-		{"only pauses", "ops/room/42", Policy{Kind: delivery.KindChatwork, TokenKey: "t"}, "chatwork/room/42=2147483647/0s t=2147483647/0s"},
-		{"no kind, no key", "ops/room/42", Policy{}, ""},
+		{"no destination scope", "cam/panel/ops", Policy{Token: p.Token, TokenKey: p.TokenKey}, "chatwork/token/ab12=300/5m0s"},
+		{"a sender with one destination", "hooks", Policy{Scope: "webhook/url/ab", Destination: Limit{1, time.Second}}, "webhook/url/ab/=1/1s"},
+		{"only pauses", "ops/room/42", Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second, TokenKey: "t"}, "chatwork/room/42=2147483647/0s t=2147483647/0s"},
+		{"no scope, no key", "ops/room/42", Policy{}, ""},
 	}
 	for _, c := range cases {
 		req := d.claimRequest(newLane(c.lane), c.p)
@@ -134,7 +135,7 @@ func TestWarnsOnlyWhenTheLaneStateChanges(t *testing.T) {
 	})
 	core, logs := observer.New(zapcore.DebugLevel)
 	store.add(room("1"), time.Now(), "flaky", "after")
-	_, stop := start(t, store, senders(sender, Policy{Kind: delivery.KindChatwork}), fastOptions(), zap.New(core))
+	_, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), zap.New(core))
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 
@@ -197,7 +198,7 @@ func TestMetricsStartAtZeroForASender(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore(t)
 	store.add(room("1"), time.Now(), "one")
-	reg, stop := start(t, store, senders(newFakeSender(t, nil), Policy{Kind: delivery.KindChatwork}), fastOptions(), nil)
+	reg, stop := start(t, store, senders(newFakeSender(t, nil), Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), nil)
 	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 	for _, o := range []string{"retryable", "rate_limited", "permanent"} {

@@ -5,14 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relayhq/relay/internal/delivery"
 )
 
 func TestABurstOfEnqueuesIsListedOncePerPause(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore(t)
 	sender := newFakeSender(t, nil)
-	policy := Policy{Kind: delivery.KindChatwork, Room: Limit{1, time.Hour}, MaxChars: 1000, Separator: "\n"}
+	policy := Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second, Destination: Limit{1, time.Hour}, MaxChars: 1000, Separator: "\n"}
 	opts := fastOptions()
 	opts.PollInterval = time.Hour // only Store.Wake makes the supervisor list
 	store.add(room("1"), time.Now(), "first")
