@@ -5,7 +5,11 @@ import (
 	"github.com/relayhq/relay/internal/senders/chatmessenger"
 	"github.com/relayhq/relay/internal/senders/chatwork"
 	"github.com/relayhq/relay/internal/senders/console"
+	"github.com/relayhq/relay/internal/senders/webhook"
 )
+
+// renderKind is the kind `relay render` renders for by default.
+const renderKind = chatwork.Name
 
 // relayKinds is the one list of sender kinds: adding a kind is its package
 // under internal/senders and one line here. printer is where the console
@@ -15,5 +19,6 @@ func relayKinds(printer *console.Sender) config.Kinds {
 		chatwork.Kind{},
 		chatmessenger.Kind{},
 		console.Kind{Out: printer},
+		webhook.Kind{},
 	)
 }

@@ -1,7 +1,7 @@
 // Command relay is an alert-relay webhook server: it takes Alertmanager,
 // Grafana and generic webhooks, renders them with templates, stores them in a
-// durable outbox and posts them to Chatwork and Chat&Messenger, paced so that
-// Chatwork never answers 429.
+// durable outbox and posts them with the sender kinds of kinds.go, paced so
+// that no room's limit is ever exceeded.
 //
 //	relay                  serve (the default)
 //	relay check-config     validate RELAY_CONFIG and the templates
@@ -63,7 +63,7 @@ Commands:
   serve          run the relay (default); configured by RELAY_* environment variables
   check-config   validate the routes file (RELAY_CONFIG or --config) and templates
   render         render a payload read from stdin: --source alertmanager|grafana|generic
-                 [--sender chatwork|chatmessenger|console] [--template NAME]
+                 [--sender KIND] [--template NAME]
                  [--templates DIR,FILE,GLOB...] [--raw]
   deadletters    list or re-queue dead letters of a running relay:
                  deadletters list | deadletters requeue [ID ...] (--url, RELAY_ADMIN_TOKEN)

@@ -70,7 +70,7 @@ func render(args []string, getenv func(string) string, stdin io.Reader, stdout i
 	source := fs.String("source", "", "payload source: alertmanager, grafana or generic (required)")
 	kinds := relayKinds(console.New(io.Discard, nil, nil))
 	names := slices.Sorted(maps.Keys(kinds))
-	kind := fs.String("sender", "chatwork", "sender kind to render for: "+strings.Join(names, ", "))
+	kind := fs.String("sender", renderKind, "sender kind to render for: "+strings.Join(names, ", "))
 	name := fs.String("template", "", "custom template name (default: the built-in one)")
 	paths := fs.String("templates", getenv("RELAY_TEMPLATES"), "custom template directories, files or globs, separated by commas")
 	raw := fs.Bool("raw", false, "print exactly what the template wrote: no trimming, no newline added")

@@ -144,7 +144,7 @@ func (c *Config) DryRunReason() string { return c.dryRunReason }
 var ErrUnknownKind = errors.New("unknown sender kind")
 
 // DirectTarget returns the target of a direct URL such as
-// /v1/{source}/chatwork/{room}: kind's built-in sender, which must be
+// /v1/{source}/{kind}/{dest}: kind's built-in sender, which must be
 // configured, to the destination dest (and query q) names. A bad
 // destination is a *senders.DestinationError.
 func (c *Config) DirectTarget(kind, dest string, q url.Values, template string) (*Target, error) {

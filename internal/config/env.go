@@ -26,8 +26,7 @@ const DefaultStore = "sqlite://./data/relay.db"
 // Env is the process configuration, read by envconfig with prefix RELAY.
 // Every secret has a *_FILE twin naming a file that holds it; call
 // ResolveFiles and then Validate after envconfig.Process. The variables of
-// the kinds' built-in senders (RELAY_CHATWORK_TOKEN, ...) are the kinds'
-// own; Build has them read.
+// the kinds' built-in senders are the kinds' own; Build has them read.
 type Env struct {
 	Listen string `envconfig:"LISTEN" default:":8080"`
 	// Config is the path of the routes file; empty runs without one.

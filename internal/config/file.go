@@ -18,15 +18,14 @@ import (
 //
 //	templates: ./templates            # optional: a directory, files or globs, or a list of them
 //	                                  # ([a/*.tmpl, b/*.tpl]), relative to the file; RELAY_TEMPLATES overrides it
-//	senders:                          # optional; every kind has a built-in sender of its name
-//	  chatwork-ops:
-//	    type: chatwork                # a sender kind: chatwork | chatmessenger | console | webhook
-//	    limits: { room: {count: 10, per: 10s}, token: {count: 300, per: 5m}, margin: 250ms }
-//	                                  # the destination limit is "room" for chatwork, else "destination"
+//	senders:                          # optional; a kind may have a built-in sender of its name
+//	  ops-room:
+//	    type: KIND                    # a sender kind (cmd/relay/kinds.go lists them)
+//	    limits: { destination: {count: 10, per: 10s}, token: {count: 300, per: 5m}, margin: 250ms }
+//	                                  # a kind may call its destination limit otherwise (room)
 //	    max_chars: 65535              # optional message size limit
-//	    separator: "\n[hr]\n"         # optional, between coalesced messages
-//	    token_env: CHATWORK_OPS_TOKEN # the kind's own keys (here chatwork's api_url, token_env,
-//	                                  # token_file); never a literal secret
+//	    separator: "\n\n"             # optional, between coalesced messages
+//	    token_env: OPS_TOKEN          # the kind's own keys; never a literal secret
 //	routes:
 //	  ops:                            # POST /v1/{source}/ops
 //	    auth:                         # optional; otherwise RELAY_AUTH_TOKEN applies
@@ -37,8 +36,8 @@ import (
 //	      github_secret_env: GH_SECRET
 //	      gitlab_token_env: GL_TOKEN
 //	    targets:
-//	      - sender: chatwork-ops      # a built-in or a named sender
-//	        template: ops-chatwork    # optional custom template
+//	      - sender: ops-room          # a built-in or a named sender
+//	        template: ops             # optional custom template
 //	        matchers: ['severity=~"critical|warning"', 'env!="dev"']
 //	        room: "123456"            # the kind's own keys: where the target delivers
 //

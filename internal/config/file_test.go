@@ -176,7 +176,7 @@ func TestParseErrors(t *testing.T) {
 		{"destination limit on chatwork", cwSender + "    limits: {destination: {count: 1, per: 1s}}\n",
 			"relay.yml:5: senders.cw.limits.destination: unknown key: this sender's destination limit is room"},
 		{"room limit on cam", "senders:\n  cam:\n    type: chatmessenger\n    url: https://cam\n    token_env: CAM\n    limits: {room: {count: 1, per: 1s}}\n",
-			"relay.yml:6: senders.cam.limits.room: unknown key: room limits are for chatwork senders; this one takes destination"},
+			"relay.yml:6: senders.cam.limits.room: unknown key: this sender's destination limit is destination"},
 		{"count not an integer", cwSender + "    limits: {room: {count: many, per: 1s}}\n",
 			`relay.yml:5: senders.cw.limits.room.count: want an integer, got "many"`},
 		{"cam user with a comma", "routes:\n  ops:\n    targets:\n      - sender: chatmessenger\n        panel: ops\n        users: ['a,b@x']\n",

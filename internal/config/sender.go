@@ -77,14 +77,13 @@ func applyLimits(n confyaml.Node, l *limitsDoc, s *senders.Settings) error {
 	if l == nil {
 		return nil
 	}
-	dest, destKey := l.Destination, "destination"
+	dest, destKey, other := l.Destination, "destination", l.Room != nil
 	if s.LimitName == "room" {
-		if l.Destination != nil {
-			return n.Key("destination").Errorf("unknown key: this sender's destination limit is room")
-		}
-		dest, destKey = l.Room, "room"
-	} else if l.Room != nil {
-		return n.Key("room").Errorf("unknown key: room limits are for chatwork senders; this one takes destination")
+		dest, destKey, other = l.Room, "room", l.Destination != nil
+	}
+	if other {
+		wrong := map[string]string{"room": "destination", "destination": "room"}[destKey]
+		return n.Key(wrong).Errorf("unknown key: this sender's destination limit is %s", destKey)
 	}
 	for _, x := range []struct {
 		key string
@@ -117,7 +116,7 @@ func applyLimits(n confyaml.Node, l *limitsDoc, s *senders.Settings) error {
 	return nil
 }
 
-// kindList names the kinds for errors: "chatwork, console or webhook".
+// kindList names the kinds for errors: "a, b or c".
 func (p *parser) kindList() string {
 	names := make([]string, 0, len(p.kinds))
 	for n := range p.kinds {

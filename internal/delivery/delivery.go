@@ -18,7 +18,7 @@ type Destination struct {
 	// like its kind, or one from the routes file).
 	Sender string `json:"sender"`
 	// Address is where the sender's kind delivers, in the kind's own terms
-	// ("room/42" for a Chatwork room); empty when the sender has one
+	// ("room/42" for a room); empty when the sender has one
 	// destination only. The kind writes it, and reads it when it sends.
 	Address string `json:"address,omitempty"`
 }
@@ -96,7 +96,7 @@ func Truncate(s string, n int) string {
 }
 
 // Quota is a token's request quota as the upstream last reported it
-// (Chatwork's x-ratelimit-* headers). The zero value means unknown.
+// (x-ratelimit-* headers). The zero value means unknown.
 type Quota struct {
 	Limit     int
 	Remaining int

@@ -9,9 +9,9 @@ func TestLane(t *testing.T) {
 		d    Destination
 		want string
 	}{
-		{"chatwork room", Destination{Sender: "chatwork", Room: "42"}, "chatwork/room/42"},
-		{"cam dm", Destination{Sender: "cam", Panel: "messenger", Users: []string{"a@x", "b@x"}}, "cam/panel/messenger?users=a@x,b@x"},
-		{"sealed", Destination{Sender: "cam", Panel: "ops", Sealed: true}, "cam/panel/ops&sealed"},
+		{"sender with an address", Destination{Sender: "chatwork", Address: "room/42"}, "chatwork/room/42"},
+		{"address with a query", Destination{Sender: "cam", Address: "panel/messenger?users=a@x,b@x&sealed"}, "cam/panel/messenger?users=a@x,b@x&sealed"},
+		{"sender without an address", Destination{Sender: "console"}, "console"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -19,7 +19,20 @@ func TestLane(t *testing.T) {
 			if got := c.d.Lane(); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
+			if got := ParseLane(c.want); got != c.d {
+				t.Errorf("ParseLane(%q) = %+v, want %+v", c.want, got, c.d)
+			}
 		})
+	}
+}
+
+func TestParseLaneSplitsAtTheFirstSlash(t *testing.T) {
+	t.Parallel()
+	// Sender names hold no "/", so everything after the first one is the
+	// kind's address, slashes and all.
+	want := Destination{Sender: "cam", Address: "panel/ops/night"}
+	if got := ParseLane("cam/panel/ops/night"); got != want {
+		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
 

@@ -16,7 +16,7 @@ const (
 	// Permanent failures (bad token, unknown room, 400) go to the dead
 	// letters at once.
 	Permanent
-	// RateLimited failures (429, Chat&Messenger 491) pause the room or the
+	// RateLimited failures (429, or a kind's own code) pause the room or the
 	// token until Until and do not use up attempts.
 	RateLimited
 )

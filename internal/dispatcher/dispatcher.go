@@ -35,11 +35,11 @@ type Limit struct {
 // Policy is how a sender is paced and how its messages are folded.
 type Policy struct {
 	// Scope names the destination limits: a lane's destination limiter key
-	// is Scope+"/"+its address (Chatwork's "chatwork/room/42": the limit
-	// is the room's, whatever the sender). "" means the lanes have no
+	// is Scope+"/"+its address (a kind's "kind/room/42": the limit is the
+	// room's, whatever the sender). "" means the lanes have no
 	// destination limit.
 	Scope string
-	// Destination limits posts per destination (a Chatwork room).
+	// Destination limits posts per destination (a room).
 	Destination Limit
 	// Token limits requests per credential, keyed by TokenKey.
 	Token Limit

@@ -148,7 +148,7 @@ func rule(key string, lim Limit) limiter.Rule {
 }
 
 // destinationKey is the limiter key of the lane's destination: the same
-// for every sender of the scope ("chatwork/room/42").
+// for every sender of the scope ("kind/room/42").
 func destinationKey(p Policy, l *lane) string { return p.Scope + "/" + l.address }
 
 func (l Limit) enabled() bool { return l.Count > 0 && l.Per > 0 }

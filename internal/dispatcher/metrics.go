@@ -55,7 +55,7 @@ func newMetrics(reg prometheus.Registerer, queue prometheus.Collector) (*metrics
 		}, sender),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relay_upstream_rate_limited_total",
-			Help: "Upstream answers that said the rate limit was hit (HTTP 429, Chat&Messenger 491).",
+			Help: "Upstream answers that said the rate limit was hit (HTTP 429, or the kind's own code).",
 		}, sender),
 		coalesced: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "relay_coalesced_messages",

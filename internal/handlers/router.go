@@ -87,7 +87,7 @@ type Deps struct {
 //
 //	POST /v1/{source}/{route}                  webhook for a route of the routes file
 //	POST /v1/{source}/{kind}/{dest}            webhook for a destination of a kind's built-in
-//	                                           sender (/v1/alertmanager/chatwork/42?template=)
+//	                                           sender (/v1/alertmanager/KIND/42?template=)
 //	POST /v1/preview/{source}/...              the same two, rendered but not enqueued
 //	GET  /healthz, /readyz, /metrics
 //	POST /-/reload                             admin token (refused when none is set)

@@ -229,7 +229,7 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 		}
 		parts = []string{notation.Final(summary, true)}
 	}
-	// RenderParts made every part final at the output boundary (Chatwork
+	// RenderParts made every part final at the output boundary (a kind
 	// disarms the mentions a template joined): only the target's own
 	// mentions, the prefix, may notify anyone.
 	out := make([]Rendered, 0, len(parts))

@@ -33,7 +33,7 @@ type Direct struct {
 	// Kind names the sender kind, whose built-in sender posts.
 	Kind string
 	// Dest is the URL's last segment, which the kind reads as a
-	// destination (a Chatwork room id).
+	// destination (a room id).
 	Dest string
 	// Query is the URL's query, which the kind may read too (?users=).
 	Query url.Values

@@ -1,4 +1,4 @@
-// Package limiter keeps Chatwork's limits exactly: a sliding-window log per
+// Package limiter keeps the upstreams' post limits exactly: a sliding-window log per
 // key (a room, a token) that admits a post only when fewer than Limit posts
 // were taken in the last Window (plus a safety margin), and pauses that hold
 // a key shut until an upstream-given time.
@@ -11,8 +11,8 @@ import "time"
 
 // Rule is one limit on one key: at most Limit slots in any Window.
 type Rule struct {
-	// Key names what is limited, e.g. "chatwork/room/123" or
-	// "chatwork/token/3f2a9c" (a token fingerprint, never the token).
+	// Key names what is limited, e.g. "kind/room/123" or
+	// "kind/token/3f2a9c" (a token fingerprint, never the token).
 	Key    string
 	Limit  int
 	Window time.Duration

@@ -1,5 +1,5 @@
-// Package senders is the plug-in interface of sender kinds. A kind (the
-// packages below this one: chatwork, chatmessenger, console, webhook) owns
+// Package senders is the plug-in interface of sender kinds. A kind (each
+// package below this one) owns
 // everything about one upstream protocol: the options it takes on a sender
 // and on a target, its defaults, its notation and default templates, how a
 // direct URL names a destination, how it classifies failures, and its
@@ -46,7 +46,7 @@ type Kind interface {
 	Sender(name string, s Settings, n confyaml.Node, src confyaml.Source) (*Config, error)
 	// Builtin returns the kind's built-in sender, configured by the
 	// environment; nil when the environment does not configure it, with
-	// what would ("set RELAY_CHATWORK_TOKEN"). In dry-run a kind may
+	// what would ("set RELAY_X_TOKEN"). In dry-run a kind may
 	// return its built-in sender without credentials, so that routes
 	// naming it can be tried.
 	Builtin(env Env, dryRun bool) (c *Config, missing string, err error)
@@ -81,12 +81,12 @@ func (e *DestinationError) Error() string { return "direct target: " + e.Reason 
 // Settings are how a sender is paced and how its messages are sized and
 // folded, whatever its kind.
 type Settings struct {
-	// Destination limits posts per destination (a Chatwork room: 10 per
-	// 10 s); the zero Limit means none. LimitName is its key under limits:
-	// in the routes file ("room" for Chatwork, else "destination").
+	// Destination limits posts per destination (a room: 10 per 10 s); the
+	// zero Limit means none. LimitName is its key under limits: in the
+	// routes file: "destination", or "room" for a kind whose users say so.
 	Destination Limit
 	LimitName   string
-	// Token limits requests per credential (Chatwork: 300 per 5 min).
+	// Token limits requests per credential (300 per 5 min, say).
 	Token Limit
 	// Margin is added to every window, so that clock skew and latency never
 	// let a post in early.
@@ -120,8 +120,9 @@ type Config struct {
 	Kind Kind
 	Settings
 	// Scope names the destination limits: a destination's limiter key is
-	// Scope + "/" + its address. Chatwork's is "chatwork": a room's limit
-	// is the room's, whichever token posts.
+	// Scope + "/" + its address. A kind whose rooms have a limit of their
+	// own names the scope after itself: a room's limit is the room's,
+	// whichever token posts.
 	Scope string
 	// TokenKey names the credential's limiter key without revealing it
 	// (see TokenKey); "" for a sender without one.
@@ -148,7 +149,7 @@ func (c *Config) HasCredentials() bool {
 // Target is a target's destination as its kind decoded it.
 type Target interface {
 	// Resolve returns where the notification d goes (the Destination's
-	// Address) and the prefix of its message (Chatwork's mentions).
+	// Address) and the prefix of its message (mentions).
 	Resolve(d *alert.Data) (address, prefix string)
 }
 

@@ -12,7 +12,7 @@
 // built-in ones, a later {{define}} of a name replacing an earlier one as in
 // Alertmanager. A kind's Notation may neutralise every string from the alert
 // before a template sees it, so that alert text can never form live markup
-// (a Chatwork [toall]).
+// (a tag that notifies everyone).
 package templates
 
 import (
@@ -52,18 +52,18 @@ type Templates struct {
 // Notation is how a sender kind writes its messages.
 type Notation struct {
 	// Defaults is the prefix of the kind's built-in templates, which are
-	// named "<Defaults>.<payload kind>" ("chatwork.alertmanager"); empty
+	// named "<Defaults>.<payload kind>" ("x.alertmanager"); empty
 	// means "text", the plain-text ones.
 	Defaults string
 	// Neutralize, if set, is applied to every string of the data before a
 	// template sees it.
 	Neutralize func(string) string
 	// BlockOpen and BlockClose, if set, are markup that a message may be
-	// wrapped in whole (Chatwork's [info] and [/info]); a message split at
+	// wrapped in whole ([info] and [/info]); a message split at
 	// lines gets the block closed and reopened around each part.
 	BlockOpen, BlockClose string
 	// Finish, if set, is applied to every message RenderParts returns, at
-	// the output boundary: Chatwork disarms mentions a template joined.
+	// the output boundary: to disarm mentions a template joined.
 	Finish func(string) string
 	// Wrap, if set, turns a message of the built-in templates into the
 	// upstream's body: a generic webhook's {"text": "..."}. A custom
@@ -248,7 +248,7 @@ func (t *Templates) parseFile(path string, defined map[string]bool) error {
 }
 
 // Has reports whether name is a template that Render can use: a custom
-// template or a built-in one ("chatwork.alertmanager", "__subject", ...),
+// template or a built-in one ("text.alertmanager", "__subject", ...),
 // even one that renders nothing (Alertmanager's "slack.default.text").
 func (t *Templates) Has(name string) bool {
 	tt := t.custom.Lookup(name)

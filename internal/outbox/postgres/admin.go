@@ -87,7 +87,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // idleSlotAge is how long limiter slots of a key no claim touched are
-// kept: longer than any Chatwork window (5 minutes).
+// kept: longer than any upstream's window (5 minutes).
 const idleSlotAge = time.Hour
 
 // sweeper deletes expired dedup keys, pauses and idle limiter slots every

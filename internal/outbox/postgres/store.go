@@ -1,7 +1,7 @@
 // Package postgres is relay's outbox store for several replicas: every
 // relay process on one PostgreSQL schema shares the queue, the dedup keys
 // and the limiter log, so each lane is delivered in order by one replica at
-// a time and Chatwork's limits hold globally.
+// a time and the rooms' limits hold globally.
 //
 // Claims serialize on advisory transaction locks (one per lane, one per
 // limiter key, taken in a fixed order), leases expire so that a replica that

@@ -181,7 +181,7 @@ func testLimiterSlotsAndWait(t *testing.T, open Opener) {
 	}
 	// Every rule must have a slot: a full token rule holds another room.
 	f.enqueue("2", "c")
-	token := limiter.Rule{Key: "chatwork/token/t", Limit: 1, Window: time.Minute}
+	token := limiter.Rule{Key: "cw/token/t", Limit: 1, Window: time.Minute}
 	first := request("3", 10)
 	first.Rules = append(first.Rules, token)
 	f.enqueue("3", "d")

@@ -246,7 +246,7 @@ func testStats(t *testing.T, open Opener) {
 	})
 	want := []outbox.Stat{
 		{Sender: "cam", Depth: 1, Oldest: start().Add(time.Second)},
-		{Sender: "chatwork", Depth: 2, Oldest: start()},
+		{Sender: "cw", Depth: 2, Oldest: start()},
 	}
 	if len(stats) != len(want) {
 		t.Fatalf("Stats = %+v, want %+v", stats, want)

@@ -98,10 +98,10 @@ func setup(t *testing.T, open Opener) *fixture {
 	return &fixture{t: t, ctx: t.Context(), clock: c, store: open(t, c.Now)}
 }
 
-// msg is a message for a Chatwork room.
+// msg is a message for a room.
 func msg(room, body string) delivery.Message {
 	return delivery.Message{
-		Dest:   delivery.Destination{Sender: "chatwork", Address: "room/" + room},
+		Dest:   delivery.Destination{Sender: "cw", Address: "room/" + room},
 		Body:   body,
 		Source: "alertmanager",
 		Route:  "default",
@@ -112,7 +112,7 @@ func lane(room string) string { return msg(room, "").Dest.Lane() }
 
 // roomRule is a generous room limit unless a test says otherwise.
 func roomRule(room string, limit int) limiter.Rule {
-	return limiter.Rule{Key: "chatwork/room/" + room, Limit: limit, Window: 10 * time.Second}
+	return limiter.Rule{Key: "cw/room/" + room, Limit: limit, Window: 10 * time.Second}
 }
 
 // request claims for room under a rule of limit, folding up to 65,535.

@@ -67,7 +67,7 @@ func (s *Sender) Send(ctx context.Context, dest delivery.Destination, body strin
 }
 
 // Header describes a destination in one line, for example
-// "dry run: chatwork room 42".
+// "dry run: ops-room room 42".
 func (s *Sender) Header(dest delivery.Destination) string {
 	parts := []string{"dry run:", orDash(dest.Sender)}
 	if where := s.describe(dest); where != "" {
