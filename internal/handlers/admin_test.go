@@ -13,13 +13,14 @@ import (
 	"github.com/relayhq/relay/internal/outbox"
 	"github.com/relayhq/relay/internal/outbox/sqlite"
 	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/senders/chatwork"
 )
 
 func deadLetters(ids ...int64) []outbox.DeadLetter {
 	var out []outbox.DeadLetter
 	for _, id := range ids {
 		out = append(out, outbox.DeadLetter{
-			Message: delivery.Message{ID: id, Dest: delivery.Destination{Sender: "chatwork", Room: "1"}, Body: "b"},
+			Message: delivery.Message{ID: id, Dest: delivery.Destination{Sender: chatwork.Name, Address: chatwork.Address("1")}, Body: "b"},
 			Reason:  "unknown room", DiedAt: testNow.Add(-time.Hour),
 		})
 	}
@@ -220,7 +221,7 @@ func TestAdminRequeueSkipsSupersededDeadLetter(t *testing.T) {
 		t.Fatalf("open outbox: %v", err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	dest := delivery.Destination{Sender: "chatwork", Room: "1"}
+	dest := delivery.Destination{Sender: chatwork.Name, Address: chatwork.Address("1")}
 	_, err = store.Enqueue(ctx, outbox.Batch{NotificationID: "n", Messages: []delivery.Message{
 		{Dest: dest, Body: "FIRING", Group: `{}:{alertname="Down"}`},
 		{Dest: dest, Body: "RESOLVED", Group: `{}:{alertname="Down"}`},

@@ -17,16 +17,23 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/auth"
+	"github.com/relayhq/relay/internal/config"
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/intake"
 	"github.com/relayhq/relay/internal/outbox"
 	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/senders"
+	"github.com/relayhq/relay/internal/senders/chatmessenger"
+	"github.com/relayhq/relay/internal/senders/chatwork"
+	"github.com/relayhq/relay/internal/senders/console"
 )
 
 // fakePipeline records what it is asked and follows the rules of the real
-// one: unknown routes are NotFound, only JSON and text bodies are decoded,
-// JSON must be well-formed, and a store error is Unavailable.
+// one: unknown routes are NotFound, a direct URL's destination is read by
+// its kind (testKinds) and a bad one is Invalid, only JSON and text bodies
+// are decoded, JSON must be well-formed, and a store error is Unavailable.
 type fakePipeline struct {
 	// routes are the known routes; a nil *auth.Config means the global auth.
 	routes map[string]*auth.Config
@@ -81,12 +88,37 @@ func (f *fakePipeline) render(req intake.Request) ([]intake.Rendered, error) {
 	default:
 		return nil, intake.Errorf(intake.Unsupported, "unsupported content type %q", req.ContentType)
 	}
-	dest := delivery.Destination{Sender: "chatwork", Room: "42"}
+	dest := delivery.Destination{Sender: chatwork.Name, Address: chatwork.Address("42")}
 	if req.Direct != nil {
-		dest = delivery.Destination{Sender: req.Direct.Sender, Room: req.Direct.Room, Panel: req.Direct.Panel,
-			Users: delivery.NormalizeUsers(req.Direct.Users)}
+		var err error
+		if dest, err = directDestination(req.Direct); err != nil {
+			return nil, err
+		}
 	}
 	return []intake.Rendered{{Destination: dest, Template: "default", Body: "[FIRING] " + req.Source}}, nil
+}
+
+// testKinds are relay's sender kinds.
+var testKinds = config.NewKinds(chatwork.Kind{}, chatmessenger.Kind{}, console.NewKind(io.Discard))
+
+// directDestination is where a direct URL delivers, read by its kind as
+// the pipeline reads it: an unknown kind or one without direct URLs is
+// NotFound, a bad destination Invalid.
+func directDestination(d *intake.Direct) (delivery.Destination, error) {
+	k, ok := testKinds[d.Kind]
+	if !ok {
+		return delivery.Destination{}, intake.Errorf(intake.NotFound, "unknown sender kind %q", d.Kind)
+	}
+	target, err := k.Direct(d.Dest, d.Query)
+	var de *senders.DestinationError
+	switch {
+	case errors.As(err, &de):
+		return delivery.Destination{}, &intake.Error{Code: intake.Invalid, Msg: err.Error()}
+	case err != nil:
+		return delivery.Destination{}, &intake.Error{Code: intake.NotFound, Msg: err.Error()}
+	}
+	address, _ := target.Resolve(&alert.Data{})
+	return delivery.Destination{Sender: d.Kind, Address: address}, nil
 }
 
 func (f *fakePipeline) Accept(ctx context.Context, req intake.Request) (intake.Result, error) {
@@ -224,6 +256,7 @@ func newEnv(t *testing.T, p *fakePipeline, edit func(*Deps)) *testEnv {
 		Registerer:   reg,
 		Gatherer:     reg,
 		Now:          func() time.Time { return testNow },
+		DirectKinds:  []string{chatwork.Name, chatmessenger.Name},
 	}
 	if edit != nil {
 		edit(&d)

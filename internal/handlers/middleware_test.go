@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/relayhq/relay/internal/senders/chatmessenger"
 )
 
 func TestRequestIDIsReturned(t *testing.T) {
@@ -266,17 +268,17 @@ func TestRoutePatternsOfEveryKindOfAnswer(t *testing.T) {
 		wantStatus     int
 		wantRoute      string
 	}{
-		{http.MethodPost, "/v1/grafana/chatwork/123?template=x", 202, "/v1/{source}/chatwork/{room}"},
+		{http.MethodPost, "/v1/grafana/chatwork/123?template=x", 202, "/v1/{source}/{kind}/{dest}"},
 		{http.MethodGet, "/healthz", 200, "/healthz"},
 		{http.MethodPost, "/v1/alertmanager/ops", 202, "/v1/{source}/{route}"},
-		{http.MethodPost, "/v1/preview/generic/chatmessenger/messenger?users=a@x.com", 200, "/v1/preview/{source}/chatmessenger/{panel}"},
+		{http.MethodPost, "/v1/preview/generic/chatmessenger/messenger?users=a@x.com", 200, "/v1/preview/{source}/{kind}/{dest}"},
 		{http.MethodGet, "/v1/alertmanager/ops", 405, "/v1/*"},
 		{http.MethodPost, "/v1/alertmanager", 404, "/v1/*"},
 		{http.MethodPost, "/v1/a/b/c/d/e", 404, "/v1/*"},
 		{http.MethodGet, "/no/such/path", 404, "unmatched"},
 		{http.MethodPost, "/healthz", 405, "unmatched"},
 		{http.MethodGet, "/api/v1/deadletters", 401, "/api/v1/*"},
-		{http.MethodPost, "/v1/grafana/chatwork/456", 202, "/v1/{source}/chatwork/{room}"},
+		{http.MethodPost, "/v1/grafana/chatwork/456", 202, "/v1/{source}/{kind}/{dest}"},
 	}
 	for i, tc := range cases {
 		w := env.do(t, tc.method, tc.target, jsonType, payload, nil)
@@ -292,11 +294,11 @@ func TestRoutePatternsOfEveryKindOfAnswer(t *testing.T) {
 		}
 	}
 	accepted, previewed := env.pipeline.calls()
-	if len(accepted) != 3 || accepted[0].Direct.Room != "123" || accepted[0].Direct.Template != "x" ||
-		accepted[1].Route != "ops" || accepted[2].Direct.Room != "456" || accepted[2].Direct.Template != "" {
+	if len(accepted) != 3 || accepted[0].Direct.Dest != "123" || accepted[0].Direct.Template != "x" ||
+		accepted[1].Route != "ops" || accepted[2].Direct.Dest != "456" || accepted[2].Direct.Template != "" {
 		t.Errorf("got accepted %+v, want rooms 123 (template x), route ops, room 456", accepted)
 	}
-	if len(previewed) != 1 || previewed[0].Direct.Panel != "messenger" {
+	if len(previewed) != 1 || previewed[0].Direct.Kind != chatmessenger.Name || previewed[0].Direct.Dest != "messenger" {
 		t.Errorf("got previewed %+v, want panel messenger", previewed)
 	}
 }

@@ -8,13 +8,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/relayhq/relay/internal/auth"
+	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/intake"
 	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/senders/chatmessenger"
 )
 
 const (
@@ -38,13 +41,13 @@ func TestWebhookAcceptedPassesTheRequestOn(t *testing.T) {
 			name:   "chatwork room with template",
 			target: "/v1/grafana/chatwork/1234?template=short",
 			want: intake.Request{Source: "grafana",
-				Direct: &intake.Direct{Sender: "chatwork", Room: "1234", Template: "short"}},
+				Direct: &intake.Direct{Kind: "chatwork", Dest: "1234", Query: url.Values{"template": {"short"}}, Template: "short"}},
 		},
 		{
 			name:   "chatmessenger direct message",
 			target: "/v1/generic/chatmessenger/messenger?users=a@x.com,b@x.com",
 			want: intake.Request{Source: "generic",
-				Direct: &intake.Direct{Sender: "chatmessenger", Panel: "messenger", Users: []string{"a@x.com", "b@x.com"}}},
+				Direct: &intake.Direct{Kind: "chatmessenger", Dest: "messenger", Query: url.Values{"users": {"a@x.com,b@x.com"}}}},
 		},
 	}
 	for _, tc := range cases {
@@ -127,6 +130,11 @@ func TestWebhookErrors(t *testing.T) {
 			target: "/v1/alertmanager/nope", header: http.Header{"Authorization": {"Bearer global"}}, wantStatus: 404, wantError: `unknown route "nope"`},
 		{name: "direct target without the global token", pipeline: &fakePipeline{global: auth.Config{Bearer: secret.New("global")}},
 			target: "/v1/alertmanager/chatwork/1", wantStatus: 401},
+		{name: "direct target of an unknown kind", target: "/v1/alertmanager/slack/1", wantStatus: 404, wantError: `unknown sender kind "slack"`},
+		{name: "direct target of a kind without direct URLs", target: "/v1/alertmanager/console/1", wantStatus: 404, wantError: `unknown sender kind "console"`},
+		{name: "preview of a direct target of an unknown kind", target: "/v1/preview/alertmanager/slack/1", wantStatus: 404, wantError: `unknown sender kind "slack"`},
+		{name: "direct chatwork room that is not an id", target: "/v1/alertmanager/chatwork/general", wantStatus: 400, wantError: "chatwork room id"},
+		{name: "direct chatmessenger message without users", target: "/v1/alertmanager/chatmessenger/messenger", wantStatus: 400, wantError: "needs users"},
 		{name: "GET", target: "/v1/alertmanager/ops", wantStatus: 405},
 	}
 	for _, tc := range cases {
@@ -230,6 +238,8 @@ func TestWebhookAuthPasses(t *testing.T) {
 	}
 }
 
+// TestChatMessengerUsers: the users of a direct URL, however the query
+// spells them, reach the destination normalised by the chatmessenger kind.
 func TestChatMessengerUsers(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -241,7 +251,7 @@ func TestChatMessengerUsers(t *testing.T) {
 		{name: "trimmed", query: "?users=%20a@x.com%20,%20b@x.com", want: []string{"a@x.com", "b@x.com"}},
 		{name: "empty entries dropped", query: "?users=,a@x.com,,b@x.com,", want: []string{"a@x.com", "b@x.com"}},
 		{name: "repeated parameter", query: "?users=a@x.com&users=b@x.com,c@x.com", want: []string{"a@x.com", "b@x.com", "c@x.com"}},
-		{name: "order kept", query: "?users=z@x.com,a@x.com", want: []string{"z@x.com", "a@x.com"}},
+		{name: "sorted and unique", query: "?users=z@x.com,a@x.com,z@x.com", want: []string{"a@x.com", "z@x.com"}},
 		{name: "only commas", query: "?users=,,", want: nil},
 		{name: "none", query: "", want: nil},
 	}
@@ -249,17 +259,30 @@ func TestChatMessengerUsers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			env := newEnv(t, &fakePipeline{}, nil)
-			w := env.do(t, http.MethodPost, "/v1/generic/chatmessenger/ops-room"+tc.query, "text/plain", "disk full", nil)
-			if w.Code != http.StatusAccepted {
-				t.Fatalf("got %d %s, want 202", w.Code, w.Body)
+			target := "/v1/preview/generic/chatmessenger/ops-room" + tc.query
+			w := env.do(t, http.MethodPost, target, "text/plain", "disk full", nil)
+			if w.Code != http.StatusOK {
+				t.Fatalf("got %d %s, want 200", w.Code, w.Body)
 			}
-			accepted, _ := env.pipeline.calls()
-			d := accepted[0].Direct
-			if d == nil || d.Panel != "ops-room" {
-				t.Fatalf("got direct %+v, want panel ops-room", d)
+			_, previewed := env.pipeline.calls()
+			d := previewed[0].Direct
+			if d == nil || d.Kind != chatmessenger.Name || d.Dest != "ops-room" {
+				t.Fatalf("got direct %+v, want chatmessenger ops-room", d)
 			}
-			if !reflect.DeepEqual(d.Users, tc.want) {
-				t.Errorf("got users %q, want %q", d.Users, tc.want)
+			var wantQuery url.Values // none without a query
+			if tc.query != "" {
+				wantQuery, _ = url.ParseQuery(tc.query[1:])
+			}
+			if !reflect.DeepEqual(d.Query, wantQuery) {
+				t.Errorf("got query %v, want %v", d.Query, wantQuery)
+			}
+			var got preview
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			want := delivery.Destination{Sender: chatmessenger.Name, Address: chatmessenger.Dest{Panel: "ops-room", Users: tc.want}.Address()}
+			if len(got.Messages) != 1 || got.Messages[0].Destination != want {
+				t.Errorf("got messages %+v, want one to %+v", got.Messages, want)
 			}
 		})
 	}
@@ -274,9 +297,9 @@ func TestPreviewRendersAndEnqueuesNothing(t *testing.T) {
 	}{
 		{name: "route", target: "/v1/preview/alertmanager/ops", want: intake.Request{Source: "alertmanager", Route: "ops"}},
 		{name: "chatwork", target: "/v1/preview/grafana/chatwork/99", want: intake.Request{Source: "grafana",
-			Direct: &intake.Direct{Sender: "chatwork", Room: "99"}}},
+			Direct: &intake.Direct{Kind: "chatwork", Dest: "99"}}},
 		{name: "chatmessenger", target: "/v1/preview/generic/chatmessenger/messenger?users=a@x.com", want: intake.Request{Source: "generic",
-			Direct: &intake.Direct{Sender: "chatmessenger", Panel: "messenger", Users: []string{"a@x.com"}}}},
+			Direct: &intake.Direct{Kind: "chatmessenger", Dest: "messenger", Query: url.Values{"users": {"a@x.com"}}}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

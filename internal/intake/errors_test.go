@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -49,17 +50,25 @@ func TestAcceptRejects(t *testing.T) {
 			wantCode: intake.NotFound, wantMsg: []string{"unknown source", "nagios"},
 		},
 		{
-			name: "direct target of an unknown sender type",
+			name: "direct target of an unknown sender kind",
 			req: func(t *testing.T) intake.Request {
-				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Sender: "slack", Room: "1"},
+				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Kind: "slack", Dest: "1"},
 					ContentType: "application/json", Body: firing(t)}
 			},
-			wantCode: intake.NotFound, wantMsg: []string{`"slack"`},
+			wantCode: intake.NotFound, wantMsg: []string{"unknown sender kind", `"slack"`},
+		},
+		{
+			name: "direct target of a kind that takes no direct URLs",
+			req: func(t *testing.T) intake.Request {
+				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Kind: "console", Dest: "1"},
+					ContentType: "application/json", Body: firing(t)}
+			},
+			wantCode: intake.NotFound, wantMsg: []string{`"console"`, "no direct URLs"},
 		},
 		{
 			name: "direct chatwork target with a room that is not an id",
 			req: func(t *testing.T) intake.Request {
-				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Sender: "chatwork", Room: "general"},
+				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Kind: "chatwork", Dest: "general"},
 					ContentType: "application/json", Body: firing(t)}
 			},
 			wantCode: intake.Invalid, wantMsg: []string{"room"},
@@ -68,15 +77,32 @@ func TestAcceptRejects(t *testing.T) {
 			// 30 digits: no Chatwork room can have that id.
 			name: "direct chatwork target with a room id too long to exist",
 			req: func(t *testing.T) intake.Request {
-				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Sender: "chatwork", Room: "123456789012345678901234567890"},
+				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Kind: "chatwork", Dest: "123456789012345678901234567890"},
 					ContentType: "application/json", Body: firing(t)}
 			},
 			wantCode: intake.Invalid, wantMsg: []string{"room id", "at most 18 digits"},
 		},
 		{
+			name: "direct chatmessenger message without users",
+			req: func(t *testing.T) intake.Request {
+				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Kind: "chatmessenger", Dest: "messenger"},
+					ContentType: "application/json", Body: firing(t)}
+			},
+			wantCode: intake.Invalid, wantMsg: []string{"messenger", "needs users"},
+		},
+		{
+			// A '&' would end the user in the destination's address.
+			name: "direct chatmessenger user that does not fit the address",
+			req: func(t *testing.T) intake.Request {
+				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Kind: "chatmessenger", Dest: "ops",
+					Query: url.Values{"users": {"a@x&sealed"}}}, ContentType: "application/json", Body: firing(t)}
+			},
+			wantCode: intake.Invalid, wantMsg: []string{"user", `"a@x&sealed"`},
+		},
+		{
 			name: "direct target naming a template that does not exist",
 			req: func(t *testing.T) intake.Request {
-				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Sender: "chatwork", Room: "42", Template: "made-up-by-the-client"},
+				return intake.Request{Source: "alertmanager", Direct: &intake.Direct{Kind: "chatwork", Dest: "42", Template: "made-up-by-the-client"},
 					ContentType: "application/json", Body: firing(t)}
 			},
 			wantCode: intake.Invalid, wantMsg: []string{"unknown template", "made-up-by-the-client"},

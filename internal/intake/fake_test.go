@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,6 +18,10 @@ import (
 	"github.com/relayhq/relay/internal/intake"
 	"github.com/relayhq/relay/internal/outbox"
 	"github.com/relayhq/relay/internal/secret"
+	"github.com/relayhq/relay/internal/senders"
+	"github.com/relayhq/relay/internal/senders/chatmessenger"
+	"github.com/relayhq/relay/internal/senders/chatwork"
+	"github.com/relayhq/relay/internal/senders/console"
 	"github.com/relayhq/relay/internal/templates"
 )
 
@@ -77,21 +83,25 @@ type fixture struct {
 	reg   *prometheus.Registry
 }
 
-// testEnv has credentials for both built-in senders and a global token.
+// testEnv has a global token.
 func testEnv() config.Env {
-	return config.Env{
-		ChatworkToken:  secret.New("cw-token"),
-		ChatworkAPIURL: "https://chatwork.invalid/v2",
-		CAMURL:         "https://cam.invalid",
-		CAMToken:       secret.New("cam-token"),
-		AuthToken:      secret.New("global-token"),
-	}
+	return config.Env{AuthToken: secret.New("global-token")}
 }
 
-// vars is an environment for the routes file's *_env keys.
+// testKinds are relay's sender kinds.
+func testKinds() config.Kinds {
+	return config.NewKinds(chatwork.Kind{}, chatmessenger.Kind{}, console.NewKind(io.Discard))
+}
+
+// testVars is the environment: credentials for the chatwork and
+// chatmessenger built-in senders, and the routes file's *_env keys.
 var testVars = map[string]string{
-	"OPS_TOKEN": "ops-token",
-	"AM_PASS":   "am-pass",
+	chatwork.EnvToken:      "cw-token",
+	chatwork.EnvAPIURL:     "https://chatwork.invalid/v2",
+	chatmessenger.EnvURL:   "https://cam.invalid",
+	chatmessenger.EnvToken: "cam-token",
+	"OPS_TOKEN":            "ops-token",
+	"AM_PASS":              "am-pass",
 }
 
 // newFixture builds a pipeline from a routes file and custom templates
@@ -117,15 +127,16 @@ func newSnapshot(t *testing.T, routes string, tmpls map[string]string) *intake.S
 		}
 	}
 	getenv := func(k string) string { return testVars[k] }
-	f, err := config.Parse("relay.yml", []byte(routes), getenv, os.ReadFile)
+	kinds := testKinds()
+	f, err := config.Parse("relay.yml", []byte(routes), kinds, getenv, os.ReadFile)
 	if err != nil {
 		t.Fatalf("parse routes file: %v", err)
 	}
-	cfg, err := config.Build(testEnv(), f)
+	cfg, err := config.Build(testEnv(), f, kinds, senders.Env{Getenv: getenv, ReadFile: os.ReadFile})
 	if err != nil {
 		t.Fatalf("build config: %v", err)
 	}
-	tm, err := templates.New(dir)
+	tm, err := templates.New([]fs.FS{chatwork.Kind{}.Templates()}, dir)
 	if err != nil {
 		t.Fatalf("load templates: %v", err)
 	}

@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,6 +11,8 @@ import (
 
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/intake"
+	"github.com/relayhq/relay/internal/senders/chatmessenger"
+	"github.com/relayhq/relay/internal/senders/chatwork"
 )
 
 // customTemplates are custom template files: one that works and one that
@@ -89,10 +92,10 @@ routes:
 		t.Fatalf("got %d messages, want 2", len(msgs))
 	}
 	cw, cam := msgs[0], msgs[1]
-	if cw.Destination.Room != "111" || cw.Template != "default" || !cw.Fallback || !strings.Contains(cw.Error, "index") {
+	if cw.Destination.Address != chatwork.Address("111") || cw.Template != "default" || !cw.Fallback || !strings.Contains(cw.Error, "index") {
 		t.Errorf("chatwork preview = %+v; want room 111, template default, a fallback and an index error", cw)
 	}
-	if cam.Destination.Panel != "ops-room" || cam.Template != "short" || cam.Fallback || cam.Body != "FIRING: HighErrorRate" {
+	if cam.Destination.Address != (chatmessenger.Dest{Panel: "ops-room"}).Address() || cam.Template != "short" || cam.Fallback || cam.Body != "FIRING: HighErrorRate" {
 		t.Errorf("chatmessenger preview = %+v; want the short template's body", cam)
 	}
 	if n := len(fx.store.stored()); n != 0 {
@@ -143,7 +146,7 @@ routes:
 		if !strings.HasPrefix(m.Body, want) {
 			t.Errorf("part %d starts %q, want %q", i+1, head(m.Body), want)
 		}
-		if m.Dest.Room != "111" || m.Dest.Sender != "small" {
+		if m.Dest != (delivery.Destination{Sender: "small", Address: chatwork.Address("111")}) {
 			t.Errorf("part %d goes to %+v, want small room 111", i+1, m.Dest)
 		}
 		all.WriteString(m.Body)
@@ -217,13 +220,13 @@ func TestAcceptDirectTargetsAreNotDuplicatesOfEachOther(t *testing.T) {
 		direct  intake.Direct
 		wantDup bool
 	}{
-		{"first chatwork room", intake.Direct{Sender: "chatwork", Room: "1"}, false},
-		{"second chatwork room", intake.Direct{Sender: "chatwork", Room: "2"}, false},
-		{"first room again", intake.Direct{Sender: "chatwork", Room: "1"}, true},
-		{"a chatmessenger room", intake.Direct{Sender: "chatmessenger", Panel: "ops"}, false},
-		{"another chatmessenger room", intake.Direct{Sender: "chatmessenger", Panel: "dev"}, false},
-		{"a direct message", intake.Direct{Sender: "chatmessenger", Panel: "messenger", Users: []string{"a@x"}}, false},
-		{"a direct message to someone else", intake.Direct{Sender: "chatmessenger", Panel: "messenger", Users: []string{"b@x"}}, false},
+		{"first chatwork room", intake.Direct{Kind: "chatwork", Dest: "1"}, false},
+		{"second chatwork room", intake.Direct{Kind: "chatwork", Dest: "2"}, false},
+		{"first room again", intake.Direct{Kind: "chatwork", Dest: "1"}, true},
+		{"a chatmessenger room", intake.Direct{Kind: "chatmessenger", Dest: "ops"}, false},
+		{"another chatmessenger room", intake.Direct{Kind: "chatmessenger", Dest: "dev"}, false},
+		{"a direct message", intake.Direct{Kind: "chatmessenger", Dest: "messenger", Query: url.Values{"users": {"a@x"}}}, false},
+		{"a direct message to someone else", intake.Direct{Kind: "chatmessenger", Dest: "messenger", Query: url.Values{"users": {"b@x"}}}, false},
 	}
 	for _, c := range cases { // in order: each case depends on the ones before
 		if got := send(c.direct); got.Duplicate != c.wantDup {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/intake"
+	"github.com/relayhq/relay/internal/senders/chatmessenger"
+	"github.com/relayhq/relay/internal/senders/chatwork"
 )
 
 // amBody is an Alertmanager webhook with one firing alert per label set.
@@ -77,11 +80,21 @@ func byDestination(t *testing.T, fx *fixture, body []byte) map[string]sent {
 	out := map[string]sent{}
 	for _, b := range fx.store.stored() {
 		for _, m := range b.Messages {
-			key := m.Dest.Room + m.Dest.Panel
+			var key string
+			var users []string
+			switch m.Dest.Sender {
+			case chatwork.Name:
+				key = chatwork.Room(m.Dest.Address)
+			case chatmessenger.Name:
+				d := chatmessenger.ParseAddress(m.Dest.Address)
+				key, users = d.Panel, d.Users
+			default:
+				t.Fatalf("message for %+v, want one for chatwork or chatmessenger", m.Dest)
+			}
 			if _, dup := out[key]; dup {
 				t.Fatalf("two messages for %s", key)
 			}
-			out[key] = sent{users: m.Dest.Users, body: m.Body}
+			out[key] = sent{users: users, body: m.Body}
 		}
 	}
 	if res.Messages != len(out) {
@@ -193,12 +206,13 @@ routes:
 }
 
 // TestAcceptDirectTarget: a target from the URL goes to the built-in sender
-// with the users normalised.
+// with the users (comma-separated, the parameter repeated) normalised.
 func TestAcceptDirectTarget(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, "", nil)
 	res, err := fx.p.Accept(context.Background(), intake.Request{Source: "alertmanager",
-		Direct:      &intake.Direct{Sender: "chatmessenger", Panel: "messenger", Users: []string{"b@x", "a@x", "b@x"}},
+		Direct: &intake.Direct{Kind: "chatmessenger", Dest: "messenger",
+			Query: url.Values{"users": {"b@x, a@x", "b@x"}}},
 		ContentType: "application/json", Body: payload(t, "alertmanager/firing.json")})
 	if err != nil {
 		t.Fatalf("Accept: %v", err)
@@ -207,8 +221,9 @@ func TestAcceptDirectTarget(t *testing.T) {
 	if res.Messages != 1 || len(b) != 1 {
 		t.Fatalf("result %+v, %d batches; want 1 message in 1 batch", res, len(b))
 	}
-	want := delivery.Destination{Sender: "chatmessenger", Panel: "messenger", Users: []string{"a@x", "b@x"}}
-	if got := b[0].Messages[0].Dest; got.Lane() != want.Lane() {
+	want := delivery.Destination{Sender: "chatmessenger",
+		Address: chatmessenger.Dest{Panel: "messenger", Users: []string{"a@x", "b@x"}}.Address()}
+	if got := b[0].Messages[0].Dest; got != want {
 		t.Errorf("destination = %+v, want %+v", got, want)
 	}
 	if got := b[0].Messages[0].Route; got != "direct:chatmessenger" {
@@ -237,7 +252,7 @@ func TestSwap(t *testing.T) {
 	if res, err := fx.p.Accept(ctx, amRequest(t, "new", "alertmanager/firing.json")); err != nil || res.Messages != 1 {
 		t.Errorf("Accept on the new route = %+v, %v; want 1 message", res, err)
 	}
-	if b := fx.store.stored(); len(b) != 1 || b[0].Messages[0].Dest.Room != "2" {
+	if b := fx.store.stored(); len(b) != 1 || b[0].Messages[0].Dest.Address != chatwork.Address("2") {
 		t.Errorf("stored %+v, want one message to room 2", b)
 	}
 	if a, err := fx.p.Auth("new"); err != nil || a.Bearer.Reveal() != "ops-token" {

@@ -18,7 +18,7 @@ import (
 // in one statement: a queue as long as a storm leaves, made in a moment.
 func backlog(tb testing.TB, s *Store, room string, n int) {
 	tb.Helper()
-	d := delivery.Destination{Sender: "chatwork", Room: room}
+	d := delivery.Destination{Sender: "chatwork", Address: "room/" + room}
 	dest, err := json.Marshal(d)
 	if err != nil {
 		tb.Fatal(err)
@@ -110,7 +110,7 @@ func TestLaneQueriesSeek(t *testing.T) {
 	if _, err := s.pool.Exec(t.Context(), `ANALYZE messages`); err != nil {
 		t.Fatal(err)
 	}
-	if l := (delivery.Destination{Sender: "chatwork", Room: "1"}).Lane(); l != "chatwork/room/1" {
+	if l := (delivery.Destination{Sender: "chatwork", Address: "room/1"}).Lane(); l != "chatwork/room/1" {
 		t.Fatalf("lane of room 1 is %q, not the one the cases name", l)
 	}
 	cases := []struct {
@@ -166,7 +166,7 @@ func TestLanesListsEachLaneOnceInOrder(t *testing.T) {
 	}
 	var want []string
 	for _, room := range []string{"1", "200", "30"} {
-		want = append(want, delivery.Destination{Sender: "chatwork", Room: room}.Lane())
+		want = append(want, delivery.Destination{Sender: "chatwork", Address: "room/" + room}.Lane())
 	}
 	if !slices.Equal(lanes, want) {
 		t.Errorf("Lanes = %q, want %q", lanes, want)

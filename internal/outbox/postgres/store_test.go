@@ -74,7 +74,7 @@ func batch(room string, bodies ...string) outbox.Batch {
 	b := outbox.Batch{NotificationID: "n-" + room}
 	for _, body := range bodies {
 		b.Messages = append(b.Messages, delivery.Message{
-			Dest: delivery.Destination{Sender: "chatwork", Room: room},
+			Dest: delivery.Destination{Sender: "chatwork", Address: "room/" + room},
 			Body: body,
 		})
 	}
@@ -83,7 +83,7 @@ func batch(room string, bodies ...string) outbox.Batch {
 
 func claimReq(room string, limit int, lease time.Duration) outbox.ClaimRequest {
 	return outbox.ClaimRequest{
-		Lane:         delivery.Destination{Sender: "chatwork", Room: room}.Lane(),
+		Lane:         delivery.Destination{Sender: "chatwork", Address: "room/" + room}.Lane(),
 		Rules:        []limiter.Rule{{Key: "chatwork/room/" + room, Limit: limit, Window: 10 * time.Second}},
 		MaxChars:     65535,
 		SeparatorLen: 2,

@@ -15,7 +15,7 @@ import (
 // encoding for a destination that differs in any of them.
 func TestSameDestinationComparesEveryField(t *testing.T) {
 	t.Parallel()
-	base := delivery.Destination{Sender: "chatmessenger", Room: "1", Panel: "ops", Users: []string{"a@example.com"}}
+	base := delivery.Destination{Sender: "chatmessenger", Address: "panel/ops?users=a@example.com"}
 	if !sameDestination(base, base) {
 		t.Fatal("a destination differs from itself")
 	}
@@ -47,10 +47,10 @@ func TestEachMessageKeepsItsDestination(t *testing.T) {
 	t.Parallel()
 	s := open(t, filepath.Join(t.TempDir(), "outbox.db"), Options{})
 	dests := []delivery.Destination{
-		{Sender: "chatwork", Room: "1"},
-		{Sender: "chatmessenger", Panel: "ops", Users: []string{"a@example.com"}},
-		{Sender: "chatwork", Room: "1"},
-		{Sender: "chatmessenger", Panel: "ops", Users: []string{"a@example.com"}, Sealed: true},
+		{Sender: "chatwork", Address: "room/1"},
+		{Sender: "chatmessenger", Address: "panel/ops?users=a@example.com"},
+		{Sender: "chatwork", Address: "room/1"},
+		{Sender: "chatmessenger", Address: "panel/ops?users=a@example.com&sealed"},
 	}
 	b := outbox.Batch{NotificationID: "n-1"}
 	for i, d := range dests {

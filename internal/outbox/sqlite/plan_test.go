@@ -71,7 +71,7 @@ func TestLanesListsEachLaneOnceInOrder(t *testing.T) {
 	}
 	var want []string
 	for _, room := range []string{"1", "200", "30"} {
-		want = append(want, delivery.Destination{Sender: "chatwork", Room: room}.Lane())
+		want = append(want, delivery.Destination{Sender: "chatwork", Address: "room/" + room}.Lane())
 	}
 	if !slices.Equal(lanes, want) {
 		t.Errorf("Lanes = %q, want %q", lanes, want)

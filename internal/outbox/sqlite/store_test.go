@@ -47,7 +47,7 @@ func batch(room string, bodies ...string) outbox.Batch {
 	b := outbox.Batch{NotificationID: "n-" + room}
 	for _, body := range bodies {
 		b.Messages = append(b.Messages, delivery.Message{
-			Dest: delivery.Destination{Sender: "chatwork", Room: room},
+			Dest: delivery.Destination{Sender: "chatwork", Address: "room/" + room},
 			Body: body,
 		})
 	}
@@ -56,7 +56,7 @@ func batch(room string, bodies ...string) outbox.Batch {
 
 func claimReq(room string) outbox.ClaimRequest {
 	return outbox.ClaimRequest{
-		Lane:     delivery.Destination{Sender: "chatwork", Room: room}.Lane(),
+		Lane:     delivery.Destination{Sender: "chatwork", Address: "room/" + room}.Lane(),
 		Rules:    []limiter.Rule{{Key: "room/" + room, Limit: 10, Window: 10 * time.Second}},
 		MaxChars: 1000,
 		Lease:    time.Hour,
@@ -330,7 +330,7 @@ func TestUpgradeFromEveryVersion(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			lane := delivery.Destination{Sender: "chatwork", Room: "1"}.Lane()
+			lane := delivery.Destination{Sender: "chatwork", Address: "room/1"}.Lane()
 			for _, q := range []string{
 				`INSERT INTO messages (lane, sender, destination, body, notification_id, source, route, created_at, available_at, claimed_until)
 				VALUES ('` + lane + `', 'chatwork', '{"sender":"chatwork","room":"1"}', 'old', 'n-old', 'test', 'r', 1, 1, 4102444800000)`,
