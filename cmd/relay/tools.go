@@ -120,6 +120,8 @@ func render(args []string, getenv func(string) string, stdin io.Reader, stdout i
 	if err != nil {
 		return err
 	}
+	// What would be posted: the kind's output boundary applied.
+	msg = k.Notation().Final(msg, *name == "")
 	_, err = fmt.Fprintln(stdout, msg)
 	return err
 }

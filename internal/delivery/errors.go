@@ -44,8 +44,9 @@ type Error struct {
 	Reason string
 	// Status is the HTTP status, or 0 for a transport error.
 	Status int
-	// Until is, for RateLimited, when the upstream allows posts again (from
-	// x-ratelimit-reset or Retry-After); zero when it did not say.
+	// Until is when the upstream allows posts again (x-ratelimit-reset or
+	// Retry-After): for RateLimited the pause, for Retryable the earliest
+	// retry; zero when it did not say.
 	Until time.Time
 	// TokenWide is set when the token's own quota is spent (not only the
 	// room's), so every room of the token must pause.

@@ -138,7 +138,11 @@ func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs 
 	if len(again) == 0 {
 		return nil
 	}
-	return d.retry(ctx, l, again, now.Add(d.backoff(maxAttempts(again)+1)), true, e)
+	at := now.Add(d.backoff(maxAttempts(again) + 1))
+	if e.Until.After(at) {
+		at = e.Until // the upstream asked for a longer wait (Retry-After)
+	}
+	return d.retry(ctx, l, again, at, true, e)
 }
 
 // retry releases msgs to be tried again at `at`.

@@ -262,3 +262,21 @@ func TestChatMessengerTooManyRequestsBacksOffTheToken(t *testing.T) {
 		t.Error("a rate-limited message was buried")
 	}
 }
+
+// TestRetryableHonoursRetryAfter: a 503 that says when to come back is not
+// retried earlier than that, whatever the backoff.
+func TestRetryableHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore(t)
+	later := time.Now().Add(time.Hour)
+	sender := newFakeSender(t, func(int, post) (delivery.Receipt, error) {
+		return delivery.Receipt{}, &delivery.Error{Class: delivery.Retryable, Reason: "http_503", Status: 503, Until: later}
+	})
+	store.add(room("1"), time.Now(), "busy")
+	_, stop := start(t, store, senders(sender, Policy{Scope: "chatwork"}), fastOptions(), nil)
+	eventually(t, "a retry", func() bool { return len(store.retries()) == 1 })
+	stop()
+	if r := store.retries()[0]; !r.at.Equal(later) || !r.countAttempt {
+		t.Errorf("got retry %+v, want one counted retry at the upstream's %v", r, later)
+	}
+}

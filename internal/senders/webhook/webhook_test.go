@@ -77,7 +77,7 @@ func TestSendClassifiesAnswers(t *testing.T) {
 			class: delivery.RateLimited, reason: "http_429", until: date},
 		{name: "429 without Retry-After", answer: answer{status: 429}, class: delivery.RateLimited, reason: "http_429"},
 		{name: "500", answer: answer{status: 500, body: "boom"}, class: delivery.Retryable, reason: "http_500"},
-		{name: "503", answer: answer{status: 503, header: map[string]string{"Retry-After": "30"}}, class: delivery.Retryable, reason: "http_503"},
+		{name: "503", answer: answer{status: 503, header: map[string]string{"Retry-After": "30"}}, class: delivery.Retryable, reason: "http_503", until: now.Add(30 * time.Second)},
 		{name: "408", answer: answer{status: 408}, class: delivery.Retryable, reason: "http_408"},
 		{name: "400", answer: answer{status: 400, body: "invalid_payload"}, class: delivery.Permanent, reason: "http_400"},
 		{name: "404", answer: answer{status: 404, body: "no_team"}, class: delivery.Permanent, reason: "http_404"},

@@ -108,6 +108,7 @@ func StatusError(resp *http.Response, answer string, now time.Time) *delivery.Er
 		e.Until = RetryAfter(resp.Header, now)
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode >= 500:
 		e.Class = delivery.Retryable
+		e.Until = RetryAfter(resp.Header, now) // a 503's Retry-After, say
 	}
 	return e
 }
