@@ -6,8 +6,8 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
