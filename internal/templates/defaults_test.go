@@ -1,4 +1,4 @@
-package templates
+package templates_test
 
 import (
 	"encoding/json"
@@ -7,22 +7,20 @@ import (
 	"time"
 
 	"github.com/relayhq/relay/internal/alert"
-	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/templates"
 )
-
-var allKinds = []string{delivery.KindChatwork, delivery.KindChatMessenger, delivery.KindConsole}
 
 // checkDefault renders d with the built-in template for every sender kind
 // and fails on an error, an empty message or a "<no value>".
-func checkDefault(t *testing.T, tm *Templates, d *alert.Data) {
+func checkDefault(t *testing.T, tm *templates.Templates, d *alert.Data) {
 	t.Helper()
-	for _, kind := range allKinds {
-		got, err := tm.Render(kind, "", d)
+	for _, k := range allKinds {
+		got, err := tm.Render(k.Notation(), "", d)
 		if err != nil {
-			t.Fatalf("Render(%s) of %+v: %v", kind, d, err)
+			t.Fatalf("Render(%s) of %+v: %v", k.Name(), d, err)
 		}
 		if strings.Contains(got, "<no value>") {
-			t.Errorf("Render(%s) = %q, prints <no value>", kind, got)
+			t.Errorf("Render(%s) = %q, prints <no value>", k.Name(), got)
 		}
 	}
 }
@@ -73,7 +71,7 @@ func FuzzDefaults(f *testing.F) {
 	f.Add(`{"object_attributes":{"id":1,"status":"failed"},"builds":[{"status":"failed"}]}`, "[toall]")
 	f.Add(`{"workflow_run":{"conclusion":"success","run_number":"x"}}`, "")
 	f.Add(`{"title":["a"],"status":{"x":1}}`, "{{")
-	tm, err := New("")
+	tm, err := templates.New(builtins())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -108,14 +106,14 @@ func TestDefaultsSayResolved(t *testing.T) {
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			for _, kind := range allKinds {
-				got, err := tm.Render(kind, "", tt.d)
+			for _, k := range allKinds {
+				got, err := tm.Render(k.Notation(), "", tt.d)
 				if err != nil {
 					t.Fatalf("Render: %v", err)
 				}
 				first := strings.SplitN(strings.TrimPrefix(strings.TrimPrefix(got, "[info]"), "[title]"), "\n", 2)[0]
 				if !strings.HasPrefix(first, tt.want) {
-					t.Errorf("Render(%s) starts %q, want %q", kind, first, tt.want)
+					t.Errorf("Render(%s) starts %q, want %q", k.Name(), first, tt.want)
 				}
 			}
 		})
@@ -134,14 +132,14 @@ func TestCheck(t *testing.T) {
 		{"a template calling helpers", map[string]string{"h.tmpl": `{{ define "line" }}{{ .Labels.alertname }}{{ end }}
 {{ define "main" }}{{ range .Alerts }}{{ template "line" . }}{{ end }}{{ end }}`}, "main", nil},
 		{"an Alertmanager-style template", map[string]string{"slack.tmpl": `{{ define "slack.mine.text" }}{{ template "__text_alert_list" .Alerts.Firing }}{{ end }}`}, "slack.mine.text", nil},
-		{"fails on every sample", map[string]string{"bad.tmpl": "ok\n{{ index .Alerts 99 }}"}, "bad", []string{`"bad"`, "bad.tmpl:2:3", "index out of range"}},
+		{"fails on every sample", map[string]string{"bad.tmpl": "ok\n{{ index .Alerts 99 }}"}, "bad", []string{`check template "bad" for chatwork with a alertmanager sample`, "bad.tmpl:2:3", "index out of range"}},
 		{"calls a missing template", map[string]string{"m.tmpl": `{{ template "nowhere" . }}`}, "m", []string{`"m"`, "nowhere"}},
 		{"empty on every sample", map[string]string{"e.tmpl": `{{ define "e2" }}{{ if false }}x{{ end }} {{ end }}`}, "e2", []string{`"e2"`, "empty"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := mustNew(t, tt.files).Check(delivery.KindChatwork, tt.tmpl)
+			err := mustNew(t, tt.files).Check(chatworkKind.Notation(), chatworkKind.Name(), tt.tmpl)
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("Check: %v", err)
@@ -167,10 +165,10 @@ func TestHelpersAreNotChecked(t *testing.T) {
 	t.Parallel()
 	tm := mustNew(t, map[string]string{"list.tmpl": `{{ define "my.list" }}{{ range . }}{{ .Labels.alertname }}{{ end }}{{ end }}
 {{ define "my.message" }}{{ template "my.list" .Alerts }}{{ end }}`})
-	if err := tm.Check(delivery.KindConsole, "my.message"); err != nil {
+	if err := tm.Check(consoleKind.Notation(), consoleKind.Name(), "my.message"); err != nil {
 		t.Errorf("Check(my.message): %v", err)
 	}
-	if err := tm.Check(delivery.KindConsole, "my.list"); err == nil {
+	if err := tm.Check(consoleKind.Notation(), consoleKind.Name(), "my.list"); err == nil {
 		t.Error("Check(my.list) passed on notification data, want the error a target naming it would get")
 	}
 }

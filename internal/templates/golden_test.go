@@ -1,4 +1,4 @@
-package templates
+package templates_test
 
 import (
 	"flag"
@@ -9,7 +9,8 @@ import (
 	"testing"
 
 	"github.com/relayhq/relay/internal/alert"
-	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/senders"
+	"github.com/relayhq/relay/internal/templates"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -37,19 +38,20 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-var goldenKinds = []string{delivery.KindChatwork, delivery.KindChatMessenger}
+// goldenKinds are one kind of each notation: Chatwork's, and plain text.
+var goldenKinds = []senders.Kind{chatworkKind, messengerKind}
 
 // TestDefaultsGolden renders every sample with the built-in templates.
 func TestDefaultsGolden(t *testing.T) {
 	t.Parallel()
 	tm := mustNew(t, nil)
-	for _, d := range Samples() {
-		for _, kind := range goldenKinds {
-			got, err := tm.Render(kind, "", d)
+	for _, d := range templates.Samples() {
+		for _, k := range goldenKinds {
+			got, err := tm.Render(k.Notation(), "", d)
 			if err != nil {
-				t.Fatalf("Render(%s, %s): %v", kind, d.Kind, err)
+				t.Fatalf("Render(%s, %s): %v", k.Name(), d.Kind, err)
 			}
-			golden(t, d.Kind+"."+kind, got)
+			golden(t, d.Kind+"."+k.Name(), got)
 		}
 	}
 }
@@ -87,13 +89,13 @@ func TestFixturesGolden(t *testing.T) {
 		}
 		n++
 		name := strings.ReplaceAll(strings.TrimSuffix(filepath.ToSlash(rel), ext), "/", "_")
-		for _, kind := range goldenKinds {
-			got, err := tm.Render(kind, "", d)
+		for _, k := range goldenKinds {
+			got, err := tm.Render(k.Notation(), "", d)
 			if err != nil {
-				t.Errorf("Render(%s, %s): %v", kind, rel, err)
+				t.Errorf("Render(%s, %s): %v", k.Name(), rel, err)
 				continue
 			}
-			golden(t, name+"."+kind, got)
+			golden(t, name+"."+k.Name(), got)
 		}
 		return nil
 	})

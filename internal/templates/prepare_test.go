@@ -1,4 +1,4 @@
-package templates
+package templates_test
 
 import (
 	"reflect"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/senders/chatwork"
+	"github.com/relayhq/relay/internal/templates"
 )
 
 // TestCopyDataNeutralizesEveryString sets every string reachable in a Data
@@ -23,7 +24,7 @@ func TestCopyDataNeutralizesEveryString(t *testing.T) {
 	d.Alerts[0].Labels, d.Alerts[0].Annotations = alert.KV{evil: evil}, alert.KV{evil: evil}
 	d.GroupLabels, d.CommonLabels, d.CommonAnnotations = alert.KV{evil: evil}, alert.KV{evil: evil}, alert.KV{evil: evil}
 
-	c := copyData(d, chatwork.Neutralize)
+	c := templates.CopyData(d, chatwork.Neutralize)
 
 	var strs []string
 	collect(reflect.ValueOf(c).Elem(), &strs)

@@ -14,7 +14,7 @@ func Samples() []*alert.Data {
 	end := start.Add(15 * time.Minute)
 	am := &alert.Data{
 		Source: alert.SourceAlertmanager, Kind: alert.KindAlertmanager,
-		Receiver: "chatwork-ops", Status: alert.StatusFiring,
+		Receiver: "ops", Status: alert.StatusFiring,
 		NotificationReason: "first notification",
 		GroupKey:           `{}:{alertname="HighErrorRate"}`,
 		ExternalURL:        "http://alertmanager.example.com",
@@ -42,7 +42,7 @@ func Samples() []*alert.Data {
 
 	unified := &alert.Data{
 		Source: alert.SourceGrafana, Kind: alert.KindGrafanaUnified,
-		Receiver: "chatwork", Status: alert.StatusFiring, OrgID: 1,
+		Receiver: "ops", Status: alert.StatusFiring, OrgID: 1,
 		ExternalURL: "https://grafana.example.com/",
 		Title:       "[FIRING:1] DiskFull (prod)",
 		Message:     "**Firing**\n\nValue: B=93.4\nLabels:\n - alertname = DiskFull\n",

@@ -1,4 +1,4 @@
-package templates
+package templates_test
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/senders"
 )
 
 var partNumber = regexp.MustCompile(`^\((\d+)/(\d+)\) `)
@@ -59,11 +60,11 @@ func TestRenderPartsStorm(t *testing.T) {
 	t.Parallel()
 	tm := mustNew(t, nil)
 	d := storm(1000)
-	for _, kind := range []string{delivery.KindChatwork, delivery.KindChatMessenger} {
-		t.Run(kind, func(t *testing.T) {
+	for _, k := range []senders.Kind{chatworkKind, messengerKind} {
+		t.Run(k.Name(), func(t *testing.T) {
 			t.Parallel()
 			const maxLen = 65535
-			parts, err := tm.RenderParts(kind, "", d, maxLen)
+			parts, err := tm.RenderParts(k.Notation(), "", d, maxLen)
 			if err != nil {
 				t.Fatalf("RenderParts: %v", err)
 			}
@@ -79,10 +80,10 @@ func TestRenderPartsStorm(t *testing.T) {
 				}
 			}
 			for i, b := range bodies {
-				if kind == delivery.KindChatwork && (!strings.HasPrefix(b, "[info][title][FIRING:") || !strings.HasSuffix(b, "[/info]")) {
+				if k == chatworkKind && (!strings.HasPrefix(b, "[info][title][FIRING:") || !strings.HasSuffix(b, "[/info]")) {
 					t.Errorf("part %d is not a whole [info] block: %.60q ... %q", i+1, b, b[len(b)-10:])
 				}
-				if kind != delivery.KindChatwork && !strings.HasPrefix(b, "[FIRING:") {
+				if k != chatworkKind && !strings.HasPrefix(b, "[FIRING:") {
 					t.Errorf("part %d does not start with its status: %.60q", i+1, b)
 				}
 			}
@@ -99,11 +100,11 @@ func TestRenderPartsSingleHugeAlert(t *testing.T) {
 	}
 	d := storm(1)
 	d.Alerts[0].Annotations["description"] = strings.Join(lines, "\n")
-	for _, kind := range []string{delivery.KindChatwork, delivery.KindChatMessenger} {
-		t.Run(kind, func(t *testing.T) {
+	for _, k := range []senders.Kind{chatworkKind, messengerKind} {
+		t.Run(k.Name(), func(t *testing.T) {
 			t.Parallel()
 			const maxLen = 10000
-			parts, err := tm.RenderParts(kind, "", d, maxLen)
+			parts, err := tm.RenderParts(k.Notation(), "", d, maxLen)
 			if err != nil {
 				t.Fatalf("RenderParts: %v", err)
 			}
@@ -120,7 +121,7 @@ func TestRenderPartsSingleHugeAlert(t *testing.T) {
 				}
 				last = i
 			}
-			if kind == delivery.KindChatwork {
+			if k == chatworkKind {
 				for i, b := range bodies {
 					if !strings.HasPrefix(b, "[info]") || !strings.HasSuffix(b, "[/info]") {
 						t.Errorf("part %d is not wrapped in [info]: %.40q", i+1, b)
@@ -139,7 +140,7 @@ func TestRenderPartsHardSplit(t *testing.T) {
 	text := strings.Repeat("ab😀", 700)
 	d := &alert.Data{Source: alert.SourceGeneric, Kind: alert.KindText, Text: text}
 	const maxLen = 101
-	parts, err := tm.RenderParts(delivery.KindChatMessenger, "line", d, maxLen)
+	parts, err := tm.RenderParts(messengerKind.Notation(), "line", d, maxLen)
 	if err != nil {
 		t.Fatalf("RenderParts: %v", err)
 	}
@@ -153,12 +154,12 @@ func TestRenderPartsFits(t *testing.T) {
 	t.Parallel()
 	tm := mustNew(t, nil)
 	d := sample(alert.KindAlertmanager)
-	whole, err := tm.Render(delivery.KindChatwork, "", d)
+	whole, err := tm.Render(chatworkKind.Notation(), "", d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, maxLen := range map[string]int{"exactly the limit": delivery.Len(whole), "no limit": 0} {
-		parts, err := tm.RenderParts(delivery.KindChatwork, "", d, maxLen)
+		parts, err := tm.RenderParts(chatworkKind.Notation(), "", d, maxLen)
 		if err != nil {
 			t.Fatalf("%s: RenderParts: %v", name, err)
 		}
@@ -174,7 +175,7 @@ func TestRenderPartsTemplateWithoutAlerts(t *testing.T) {
 	// is split by lines once, not repeated per alert.
 	tm := mustNew(t, map[string]string{"static.tmpl": `{{ range until 100 }}a fixed line of text {{ . }}
 {{ end }}`})
-	parts, err := tm.RenderParts(delivery.KindConsole, "static", storm(50), 1000)
+	parts, err := tm.RenderParts(consoleKind.Notation(), "static", storm(50), 1000)
 	if err != nil {
 		t.Fatalf("RenderParts: %v", err)
 	}
@@ -199,7 +200,7 @@ func TestRenderPartsErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			parts, err := tm.RenderParts(delivery.KindChatwork, tt.tmpl, storm(2), tt.maxLen)
+			parts, err := tm.RenderParts(chatworkKind.Notation(), tt.tmpl, storm(2), tt.maxLen)
 			if err == nil {
 				t.Fatalf("RenderParts = %q, want an error", parts)
 			}

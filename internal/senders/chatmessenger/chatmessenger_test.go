@@ -36,6 +36,11 @@ func newSender(t *testing.T, serverURL, tok string, logger *zap.Logger) *Sender 
 	return s
 }
 
+// dest is the destination of the sender "cam" at d.
+func dest(d Dest) delivery.Destination {
+	return delivery.Destination{Sender: "cam", Address: d.Address()}
+}
+
 func asError(t *testing.T, err error) *delivery.Error {
 	t.Helper()
 	var e *delivery.Error
@@ -53,11 +58,11 @@ func TestSendDeliversToPanel(t *testing.T) {
 		dest delivery.Destination
 		want chatmessengertest.Message
 	}{
-		{"direct message, sealed", delivery.Destination{Panel: "messenger", Users: users, Sealed: true},
+		{"direct message, sealed", dest(Dest{Panel: "messenger", Users: users, Sealed: true}),
 			chatmessengertest.Message{PanelName: "messenger", Message: body, IsOpened: true, Users: users}},
-		{"room with mentions", delivery.Destination{Panel: "障害対応", Users: users[:1]},
+		{"room with mentions", dest(Dest{Panel: "障害対応", Users: users[:1]}),
 			chatmessengertest.Message{PanelName: "障害対応", Message: body, Users: users[:1]}},
-		{"room without mentions", delivery.Destination{Panel: "障害対応"},
+		{"room without mentions", dest(Dest{Panel: "障害対応"}),
 			chatmessengertest.Message{PanelName: "障害対応", Message: body}},
 	}
 	for _, c := range cases {
@@ -88,9 +93,10 @@ func TestSendRejectsBeforeAnyRequest(t *testing.T) {
 		dest         delivery.Destination
 		body         string
 	}{
-		{"no panel", "bad_panel", delivery.Destination{Users: users}, "x"},
-		{"direct message to nobody", "no_users", delivery.Destination{Panel: "messenger"}, "x"},
-		{"empty body", "empty_body", delivery.Destination{Panel: "messenger", Users: users}, ""},
+		{"no panel", "bad_panel", dest(Dest{Users: users}), "x"},
+		{"direct message to nobody", "no_users", dest(Dest{Panel: "messenger"}), "x"},
+		{"empty body", "empty_body", dest(Dest{Panel: "messenger", Users: users}), ""},
+		{"not a panel's address", "bad_panel", delivery.Destination{Sender: "cam", Address: "room/42"}, "x"},
 	}
 	for _, c := range cases {
 		_, err := s.Send(context.Background(), c.dest, c.body)
@@ -105,7 +111,7 @@ func TestSendRejectsBeforeAnyRequest(t *testing.T) {
 
 func TestSendClassifiesFailures(t *testing.T) {
 	t.Parallel()
-	dm := delivery.Destination{Panel: "messenger", Users: users}
+	dm := dest(Dest{Panel: "messenger", Users: users})
 	cases := []struct {
 		name   string
 		token  string
@@ -116,8 +122,8 @@ func TestSendClassifiesFailures(t *testing.T) {
 		answer string
 	}{
 		{name: "bad token", token: "wrong", dest: dm, class: delivery.Permanent, reason: "cam_805", answer: "805 APIトークンが正しくありません"},
-		{name: "unknown user", dest: delivery.Destination{Panel: "messenger", Users: []string{"z@example.com"}}, class: delivery.Permanent, reason: "cam_452"},
-		{name: "unknown room", dest: delivery.Destination{Panel: "nowhere"}, class: delivery.Permanent, reason: "cam_405"},
+		{name: "unknown user", dest: dest(Dest{Panel: "messenger", Users: []string{"z@example.com"}}), class: delivery.Permanent, reason: "cam_452"},
+		{name: "unknown room", dest: dest(Dest{Panel: "nowhere"}), class: delivery.Permanent, reason: "cam_405"},
 		{name: "too many requests", dest: dm, setup: func(f *chatmessengertest.Server) { f.FailNext(1, "491") }, class: delivery.RateLimited, reason: "cam_491"},
 		{name: "server error", dest: dm, setup: func(f *chatmessengertest.Server) { f.FailNext(1, "500") }, class: delivery.Retryable, reason: "cam_500"},
 		{name: "unavailable", dest: dm, setup: func(f *chatmessengertest.Server) { f.FailNext(1, "503") }, class: delivery.Retryable, reason: "cam_503"},
@@ -161,7 +167,7 @@ func TestSendTransportAndContext(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	closedURL := srv.URL
 	srv.Close()
-	dm := delivery.Destination{Panel: "messenger", Users: users}
+	dm := dest(Dest{Panel: "messenger", Users: users})
 
 	_, err := newSender(t, closedURL, token, nil).Send(context.Background(), dm, "x")
 	if e := asError(t, err); e.Class != delivery.Retryable || e.Reason != "transport" {
@@ -182,7 +188,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 	fake := newFake(t)
 	core, logs := observer.New(zap.DebugLevel)
 	logger := zap.New(core)
-	dm := delivery.Destination{Panel: "messenger", Users: users}
+	dm := dest(Dest{Panel: "messenger", Users: users})
 	leaky := "leaky-" + token
 	var outs []string
 	for _, s := range []*Sender{

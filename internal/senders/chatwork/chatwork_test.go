@@ -37,7 +37,9 @@ func newSender(t *testing.T, apiURL string, logger *zap.Logger) *Sender {
 	return s
 }
 
-func room(id string) delivery.Destination { return delivery.Destination{Sender: "chatwork", Room: id} }
+func room(id string) delivery.Destination {
+	return delivery.Destination{Sender: "chatwork", Address: Address(id)}
+}
 
 func asError(t *testing.T, err error) *delivery.Error {
 	t.Helper()
@@ -125,6 +127,13 @@ func TestSendRejectsBeforeAnyRequest(t *testing.T) {
 				t.Errorf("got %v %q, want permanent %q", e.Class, e.Reason, c.reason)
 			}
 		})
+	}
+	// An address that is not a room's names no room, however it looks.
+	for _, addr := range []string{"42", "panel/42", ""} {
+		_, err := s.Send(context.Background(), delivery.Destination{Sender: "chatwork", Address: addr}, "x")
+		if e := asError(t, err); e.Class != delivery.Permanent || e.Reason != "bad_room" {
+			t.Errorf("address %q: got %v %q, want permanent bad_room", addr, e.Class, e.Reason)
+		}
 	}
 	if n := len(fake.Requests()); n != 0 {
 		t.Errorf("got %d requests, want none", n)

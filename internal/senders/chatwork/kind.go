@@ -217,7 +217,10 @@ func Address(room string) string { return "room/" + room }
 
 // Room returns the room id of an address, "" when it names none.
 func Room(address string) string {
-	room, _ := strings.CutPrefix(address, "room/")
+	room, ok := strings.CutPrefix(address, "room/")
+	if !ok {
+		return ""
+	}
 	return room
 }
 
