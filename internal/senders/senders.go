@@ -228,3 +228,36 @@ func CheckHTTPURL(raw string) error {
 	}
 	return nil
 }
+
+// TokenKeys are a sender's token_env and token_file keys, for a kind's
+// options to embed inline.
+type TokenKeys struct {
+	TokenEnv  confyaml.String `yaml:"token_env"`
+	TokenFile confyaml.String `yaml:"token_file"`
+}
+
+// Token reads the token the keys name; n is the sender's entry, kind names
+// the kind in the error of a sender without one.
+func (t TokenKeys) Token(n confyaml.Node, src confyaml.Source, kind string) (secret.Secret, error) {
+	tok, ok, err := src.Secret(n, "token", string(t.TokenEnv), string(t.TokenFile))
+	if err != nil {
+		return tok, err
+	}
+	if !ok {
+		return tok, n.Errorf("token_env or token_file is required for a %s sender", kind)
+	}
+	return tok, nil
+}
+
+// TokenSender returns the configuration of a sender of kind k that posts to
+// url with tok: its destinations' limits scoped to the kind, its token's
+// limit keyed by TokenKey, and the token kept out of every log line.
+func TokenSender(name string, k Kind, s Settings, url string, tok secret.Secret, options any) *Config {
+	return &Config{
+		Name: name, Kind: k, Settings: s, Scope: k.Name(),
+		TokenKey: TokenKey(k.Name(), url, tok),
+		Host:     HostOf(url),
+		Secrets:  []secret.Secret{tok},
+		Options:  options,
+	}
+}

@@ -62,9 +62,8 @@ type options struct {
 }
 
 type senderOptions struct {
-	URL       confyaml.String `yaml:"url"`
-	TokenEnv  confyaml.String `yaml:"token_env"`
-	TokenFile confyaml.String `yaml:"token_file"`
+	URL               confyaml.String `yaml:"url"`
+	senders.TokenKeys `yaml:",inline"`
 }
 
 // Sender implements senders.Kind: url (the serverURL) and the token.
@@ -79,24 +78,11 @@ func (k Kind) Sender(name string, s senders.Settings, n confyaml.Node, src confy
 	if err := senders.CheckHTTPURL(string(o.URL)); err != nil {
 		return nil, n.At("url").Errorf("%v, got %q", err, o.URL)
 	}
-	tok, ok, err := src.Secret(n, "token", string(o.TokenEnv), string(o.TokenFile))
+	tok, err := o.Token(n, src, Name)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, n.Errorf("token_env or token_file is required for a chatmessenger sender")
-	}
-	return k.config(name, s, string(o.URL), tok), nil
-}
-
-func (k Kind) config(name string, s senders.Settings, u string, tok secret.Secret) *senders.Config {
-	return &senders.Config{
-		Name: name, Kind: k, Settings: s, Scope: Name,
-		TokenKey: senders.TokenKey(Name, u, tok),
-		Host:     senders.HostOf(u),
-		Secrets:  []secret.Secret{tok},
-		Options:  options{URL: u, Token: tok},
-	}
+	return senders.TokenSender(name, k, s, string(o.URL), tok, options{URL: string(o.URL), Token: tok}), nil
 }
 
 // Builtin implements senders.Kind: the chatmessenger sender exists with
@@ -119,7 +105,7 @@ func (k Kind) Builtin(env senders.Env, dryRun bool) (*senders.Config, string, er
 	if u == "" && !dryRun {
 		return nil, missing, nil
 	}
-	return k.config(Name, k.Defaults(), u, tok), missing, nil
+	return senders.TokenSender(Name, k, k.Defaults(), u, tok, options{URL: u, Token: tok}), missing, nil
 }
 
 // Dest is a Chat&Messenger destination.

@@ -76,9 +76,8 @@ type options struct {
 
 // senderOptions are the keys of a chatwork senders: entry.
 type senderOptions struct {
-	APIURL    confyaml.String `yaml:"api_url"`
-	TokenEnv  confyaml.String `yaml:"token_env"`
-	TokenFile confyaml.String `yaml:"token_file"`
+	APIURL            confyaml.String `yaml:"api_url"`
+	senders.TokenKeys `yaml:",inline"`
 }
 
 // Sender implements senders.Kind. Without api_url the sender posts to
@@ -98,24 +97,11 @@ func (k Kind) Sender(name string, s senders.Settings, n confyaml.Node, src confy
 	if err := senders.CheckHTTPURL(apiURL); err != nil {
 		return nil, n.At("api_url").Errorf("%v, got %q", err, apiURL)
 	}
-	tok, ok, err := src.Secret(n, "token", string(o.TokenEnv), string(o.TokenFile))
+	tok, err := o.Token(n, src, Name)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, n.Errorf("token_env or token_file is required for a chatwork sender")
-	}
-	return k.config(name, s, apiURL, tok), nil
-}
-
-func (k Kind) config(name string, s senders.Settings, apiURL string, tok secret.Secret) *senders.Config {
-	return &senders.Config{
-		Name: name, Kind: k, Settings: s, Scope: Name,
-		TokenKey: senders.TokenKey(Name, apiURL, tok),
-		Host:     senders.HostOf(apiURL),
-		Secrets:  []secret.Secret{tok},
-		Options:  options{APIURL: apiURL, Token: tok},
-	}
+	return senders.TokenSender(name, k, s, apiURL, tok, options{APIURL: apiURL, Token: tok}), nil
 }
 
 // Builtin implements senders.Kind: the chatwork sender exists with
@@ -136,7 +122,7 @@ func (k Kind) Builtin(env senders.Env, dryRun bool) (*senders.Config, string, er
 	if !tok.IsSet() && !dryRun {
 		return nil, missing, nil
 	}
-	return k.config(Name, k.Defaults(), apiURL, tok), missing, nil
+	return senders.TokenSender(Name, k, k.Defaults(), apiURL, tok, options{APIURL: apiURL, Token: tok}), missing, nil
 }
 
 // target is a Chatwork room with the target's mentions.
