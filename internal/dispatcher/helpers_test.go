@@ -64,6 +64,27 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// onFakeClock puts the dispatcher's options, store and senders on one
+// fake clock and returns it; the test advances it with drive. The poll
+// interval becomes a minute: every listing holds the supervisor for a real
+// relistAfter, and on a fake clock the lanes need no frequent poll.
+func onFakeClock(opts *Options, store *fakeStore, senders ...*fakeSender) *FakeClock {
+	c := NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	opts.Clock, store.clock = c, c
+	opts.PollInterval = time.Minute
+	for _, s := range senders {
+		s.clock = c
+	}
+	return c
+}
+
+// drive advances clock until cond holds, whenever the supervisor and the
+// test's one lane are both asleep.
+func drive(t *testing.T, clock *FakeClock, what string, cond func() bool) {
+	t.Helper()
+	Drive(t, clock, what, func() int { return 2 }, cond)
+}
+
 func senders(s Sender, p Policy) fakeSenders {
 	return fakeSenders{cw: {s, p}}
 }
