@@ -158,3 +158,46 @@ func Drive(tb testing.TB, clock *FakeClock, what string, sleepers func() int, co
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestFakeClockFiresDueTimersAndStopDropsAFire(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := NewFakeClock(t0)
+	late, early, stopped := c.NewTimer(2*time.Second), c.NewTimer(time.Second), c.NewTimer(time.Second)
+	if !stopped.Stop() || c.Armed() != 2 {
+		t.Fatalf("after Stop: %d armed, want 2", c.Armed())
+	}
+	if !c.AdvanceToNext() || !c.Now().Equal(t0.Add(time.Second)) {
+		t.Fatalf("AdvanceToNext moved to %v, want the earliest deadline %v", c.Now(), t0.Add(time.Second))
+	}
+	select {
+	case at := <-early.C():
+		if !at.Equal(t0.Add(time.Second)) {
+			t.Errorf("fired with %v, want %v", at, t0.Add(time.Second))
+		}
+	default:
+		t.Fatal("the due timer did not fire")
+	}
+	select {
+	case <-late.C():
+		t.Fatal("a timer fired before its deadline")
+	case <-stopped.C():
+		t.Fatal("a stopped timer fired")
+	default:
+	}
+	// A fire not yet received is dropped by Reset, as *time.Timer's is.
+	c.Advance(time.Second)
+	late.Reset(time.Second)
+	select {
+	case <-late.C():
+		t.Fatal("a reset timer delivered its old fire")
+	default:
+	}
+	if c.Armed() != 1 {
+		t.Errorf("%d armed, want the reset timer", c.Armed())
+	}
+	c.Advance(time.Second)
+	if c.AdvanceToNext() {
+		t.Error("AdvanceToNext with no timer armed reported true")
+	}
+}
