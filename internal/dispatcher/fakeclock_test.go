@@ -138,6 +138,29 @@ func (t *fakeTimer) drain() {
 	}
 }
 
+// AwaitRun waits for the error of a Run whose ctx is cancelled. On a fake
+// clock it keeps advancing it meanwhile: after a stop, a lane still
+// recording an outcome retries on the clock for SettleTimeout. It fails
+// the test if Run has not returned after a generous real timeout.
+func AwaitRun(tb testing.TB, clock Clock, done <-chan error) error {
+	tb.Helper()
+	fake, _ := clock.(*FakeClock)
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-deadline:
+			tb.Fatal("Run did not return within 30s of its stop")
+			return nil
+		case <-time.After(time.Millisecond):
+			if fake != nil {
+				fake.AdvanceToNext()
+			}
+		}
+	}
+}
+
 // Drive advances clock until cond holds, failing the test after a
 // generous real timeout (a hang, not a speed requirement). It advances
 // only when at least sleepers() timers are armed, that is when the

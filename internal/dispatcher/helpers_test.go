@@ -43,7 +43,7 @@ func start(t *testing.T, store Store, senders Senders, opts Options, logger *zap
 		}
 		stopped = true
 		cancel()
-		if err := <-done; err != nil {
+		if err := AwaitRun(t, opts.Clock, done); err != nil {
 			t.Errorf("Run returned %v, want nil", err)
 		}
 	}

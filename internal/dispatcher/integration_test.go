@@ -108,7 +108,7 @@ func (r *rig) run(tb testing.TB, p dispatcher.Policy, opts dispatcher.Options) (
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil {
+			if err := dispatcher.AwaitRun(tb, opts.Clock, done); err != nil {
 				tb.Errorf("Run returned %v, want nil", err)
 			}
 		})
