@@ -27,6 +27,7 @@ const amToken = "cw-e2e-4f1c9d7a2b8e"
 // relay, which posts to a strict fake Chatwork: a firing alert and then its
 // resolution each arrive in the room, without a single 429.
 func TestAlertmanagerFiringThenResolved(t *testing.T) {
+	t.Parallel()
 	bin := testenv.Lookup(t, testenv.Alertmanager)
 	fake := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{amToken}})
 	relay := StartRelay(t, map[string]string{

@@ -58,6 +58,7 @@ func relayEnv(t *testing.T, cw *chatworktest.Server, cam *chatmessengertest.Serv
 // Chatwork room and a Chat&Messenger room and checks what the strict fakes
 // received.
 func TestDeliversEverySourceToEverySender(t *testing.T) {
+	t.Parallel()
 	cw, cam := startUpstreams(t)
 	r := StartRelay(t, relayEnv(t, cw, cam))
 	for i, f := range fixtures {
@@ -112,6 +113,7 @@ func TestDeliversEverySourceToEverySender(t *testing.T) {
 
 // TestRoutesFile delivers through a route with matchers and mentions.
 func TestRoutesFile(t *testing.T) {
+	t.Parallel()
 	cw, cam := startUpstreams(t)
 	env := relayEnv(t, cw, cam)
 	dir := t.TempDir()
@@ -164,6 +166,7 @@ routes:
 // TestDryRunPrintsRenderedAlert runs the relay with no credentials at all,
 // as the README's quick start does.
 func TestDryRunPrintsRenderedAlert(t *testing.T) {
+	t.Parallel()
 	r := StartRelay(t, map[string]string{"RELAY_STORE": "sqlite://" + filepath.Join(t.TempDir(), "relay.db")})
 	first, _, _ := strings.Cut(r.Stderr.String(), "\n")
 	if !strings.Contains(first, "DRY-RUN") {

@@ -77,6 +77,7 @@ func waitDelivered(t *testing.T, cw *chatworktest.Server, room string, names []s
 // backlog, starts it again on the same outbox and checks that every alert
 // it answered 202 reaches the room, with no 429 on either side of the crash.
 func TestKill9LosesNothing(t *testing.T) {
+	t.Parallel()
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwToken}})
 	env := map[string]string{
 		"RELAY_CHATWORK_TOKEN": cwToken, "RELAY_CHATWORK_API_URL": cw.URL(),
@@ -107,6 +108,7 @@ func TestKill9LosesNothing(t *testing.T) {
 // TestUpstreamOutage keeps Chatwork down for a while: alerts wait in the
 // outbox and arrive once it is back.
 func TestUpstreamOutage(t *testing.T) {
+	t.Parallel()
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwToken}})
 	cw.SetDown(true)
 	r := StartRelay(t, map[string]string{
@@ -114,9 +116,24 @@ func TestUpstreamOutage(t *testing.T) {
 		"RELAY_STORE": "sqlite://" + filepath.Join(t.TempDir(), "relay.db"),
 	})
 	accepted := sendAll(t, r, "/v1/alertmanager/chatwork/55", "Outage", 20)
-	time.Sleep(3 * time.Second)
-	if n := len(cw.Posts("55")); n != 0 {
-		t.Fatalf("%d posts while the upstream was down", n)
+	// The relay tries, fails, tries again, and keeps every alert queued.
+	tried := func() int {
+		n := 0
+		for _, p := range cw.Requests() {
+			if p.Room == "55" {
+				n++
+			}
+		}
+		return n
+	}
+	if !waitFor(30*time.Second, func() bool { return tried() >= 2 }) {
+		t.Fatalf("the relay tried room 55 %d times while the upstream was down, want at least 2", tried())
+	}
+	if got := r.Metric(t, "relay_queue_depth"); got != float64(len(accepted)) {
+		t.Errorf("relay_queue_depth = %v while the upstream is down, want %d", got, len(accepted))
+	}
+	if got := r.Metric(t, "relay_messages_dead_lettered_total"); got != 0 {
+		t.Errorf("relay_messages_dead_lettered_total = %v, want 0", got)
 	}
 	cw.SetDown(false)
 	waitDelivered(t, cw, "55", accepted, 60*time.Second)
@@ -124,6 +141,7 @@ func TestUpstreamOutage(t *testing.T) {
 
 // TestDuplicateWebhookPostedOnce sends what two Alertmanager HA peers send.
 func TestDuplicateWebhookPostedOnce(t *testing.T) {
+	t.Parallel()
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwToken}})
 	r := StartRelay(t, map[string]string{
 		"RELAY_CHATWORK_TOKEN": cwToken, "RELAY_CHATWORK_API_URL": cw.URL(),
@@ -149,7 +167,16 @@ func TestDuplicateWebhookPostedOnce(t *testing.T) {
 	if !cw.WaitPosts("66", 1, 20*time.Second) {
 		t.Fatal("nothing posted")
 	}
-	time.Sleep(2 * time.Second)
+	// Once the outbox is empty nothing more can be posted: the duplicate
+	// was never queued, nor folded into the post.
+	if !waitFor(20*time.Second, func() bool {
+		return r.Metric(t, "relay_queue_depth") == 0 && r.Metric(t, "relay_messages_sent_total") > 0
+	}) {
+		t.Fatalf("relay_queue_depth = %v, want 0", r.Metric(t, "relay_queue_depth"))
+	}
+	if got := r.Metric(t, "relay_messages_sent_total"); got != 1 {
+		t.Errorf("relay_messages_sent_total = %v, want 1", got)
+	}
 	if n := len(cw.Posts("66")); n != 1 {
 		t.Errorf("got %d posts, want 1", n)
 	}
@@ -159,6 +186,7 @@ func TestDuplicateWebhookPostedOnce(t *testing.T) {
 // message goes to the dead letters with the reason, and can be re-queued
 // with the CLI.
 func TestDeadLetterAndRequeue(t *testing.T) {
+	t.Parallel()
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwToken}, Rooms: []string{"1"}})
 	const admin = "admin-e2e-secret"
 	r := StartRelay(t, map[string]string{

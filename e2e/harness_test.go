@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,19 @@ import (
 // relayBin is the binary built once by TestMain.
 var relayBin string
 
+// parallel is how many tests run at once unless -parallel says otherwise.
+// Each has its own processes, fake upstreams, ports, directories and
+// schemas, and spends its time waiting on them and on the upstreams'
+// windows rather than computing, so more than GOMAXPROCS run at once.
+const parallel = "8"
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", parallel)
+	}
 	dir, err := os.MkdirTemp("", "relay-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -132,6 +145,22 @@ func StartRelay(t testing.TB, env map[string]string) *Relay {
 		t.Fatalf("relay did not listen within 30s\nstderr:\n%s", r.Stderr.String())
 	}
 	return r
+}
+
+// Metric returns the sum of the samples of the metric name on the relay's
+// /metrics.
+func (r *Relay) Metric(t testing.TB, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(r.URL + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	return metricSum(string(b), name)
 }
 
 // Post sends body to the relay and returns the status and answer.

@@ -68,6 +68,7 @@ var liveTitle = regexp.MustCompile(`(?is)\[title\](.*?)\[/title\]`)
 // the ones the route configured, that the template's blocks are intact, and
 // that Chat&Messenger mentions stay within the target's allowlist.
 func TestAlertTextCannotInjectChatworkNotation(t *testing.T) {
+	t.Parallel()
 	const cwTok, camTok = "inj-cw-token-4d2e", "inj-cam-token-8b1f"
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwTok}})
 	cam := chatmessengertest.NewServer(t, chatmessengertest.Options{Token: camTok,

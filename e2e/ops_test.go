@@ -58,6 +58,7 @@ routes:
 // rejected by POST /-/reload and the old configuration keeps working; a good
 // one takes effect, by POST /-/reload and by SIGHUP.
 func TestReload(t *testing.T) {
+	t.Parallel()
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwToken}})
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "relay.yml")
@@ -126,6 +127,7 @@ func TestReload(t *testing.T) {
 // TestMetricsAndProbes checks the operating endpoints and that every metric
 // the dashboard and alerting rules in deploy/ query is exported.
 func TestMetricsAndProbes(t *testing.T) {
+	t.Parallel()
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwToken}})
 	r := StartRelay(t, map[string]string{
 		"RELAY_CHATWORK_TOKEN": cwToken, "RELAY_CHATWORK_API_URL": cw.URL(),
@@ -182,6 +184,7 @@ func grep(text, substr string) string {
 // upstream is down: the next webhook gets 503 with Retry-After, which
 // Alertmanager retries, and nothing is lost.
 func TestQueueCapAnswers503(t *testing.T) {
+	t.Parallel()
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwToken}})
 	cw.SetDown(true)
 	r := StartRelay(t, map[string]string{
@@ -209,6 +212,7 @@ func TestQueueCapAnswers503(t *testing.T) {
 
 // TestCLI covers version, render and check-config as users run them.
 func TestCLI(t *testing.T) {
+	t.Parallel()
 	run := func(stdin string, args ...string) (string, int) {
 		cmd := exec.Command(relayBin, args...)
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}

@@ -101,6 +101,7 @@ func sendRoundRobin(t *testing.T, relays []*Relay, path, prefix string, n int) [
 // The killed relay's leased messages are sent by the others once its lease
 // (one minute) ends.
 func TestReplicasStormWithOneKilled(t *testing.T) {
+	t.Parallel()
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwToken}})
 	relays := startReplicas(t, 3, cw)
 	const path = "/v1/alertmanager/chatwork/4242"
@@ -131,6 +132,7 @@ func TestReplicasStormWithOneKilled(t *testing.T) {
 // Alertmanager HA peers behind a load balancer would: it is posted once,
 // and the second answer is a duplicate carrying the first id.
 func TestReplicasPostDuplicateOnce(t *testing.T) {
+	t.Parallel()
 	cw := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{cwToken}})
 	relays := startReplicas(t, 2, cw)
 	body := payload(t, "alertmanager/firing.json")
@@ -155,7 +157,16 @@ func TestReplicasPostDuplicateOnce(t *testing.T) {
 	if !cw.WaitPosts("67", 1, 20*time.Second) {
 		t.Fatal("nothing posted")
 	}
-	time.Sleep(3 * time.Second) // a second post, if any, would come from the other replica's poll
+	// Once the shared outbox is empty neither replica can post again.
+	sent := func() float64 {
+		return relays[0].Metric(t, "relay_messages_sent_total") + relays[1].Metric(t, "relay_messages_sent_total")
+	}
+	if !waitFor(20*time.Second, func() bool { return relays[0].Metric(t, "relay_queue_depth") == 0 && sent() > 0 }) {
+		t.Fatalf("relay_queue_depth = %v, want 0", relays[0].Metric(t, "relay_queue_depth"))
+	}
+	if got := sent(); got != 1 {
+		t.Errorf("relay_messages_sent_total over both replicas = %v, want 1", got)
+	}
 	if n := len(cw.Posts("67")); n != 1 {
 		t.Errorf("got %d posts, want 1", n)
 	}

@@ -291,6 +291,7 @@ func metricSum(text, name string) float64 {
 // endpoint and CLI command with good and bad credentials, and then looks
 // for every secret in everything the relay said.
 func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
 	s := startSecRelay(t, []string{"upstream-wants-another-token"}, "cam-wants-another-token", nil)
 	s.flaky.FailNext(2, http.StatusInternalServerError)
 	am := payload(t, "alertmanager/firing.json")
@@ -432,6 +433,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 // unknown - then good ones, and checks the answers and that the upstreams
 // received exactly the good ones.
 func TestInboundAuthAndLimits(t *testing.T) {
+	t.Parallel()
 	s := startSecRelay(t, []string{secChatworkToken}, secCAMToken, nil)
 	am := payload(t, "alertmanager/firing.json")
 	graf := payload(t, "grafana/unified_firing.json")
@@ -559,6 +561,7 @@ func TestInboundAuthAndLimits(t *testing.T) {
 // byte a second is disconnected once the server's header timeout (5 s)
 // passes, and does not hold the connection.
 func TestSlowHeadersAreCutOff(t *testing.T) {
+	t.Parallel()
 	r := StartRelay(t, map[string]string{"RELAY_STORE": "sqlite://" + filepath.Join(t.TempDir(), "relay.db")})
 	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(r.URL, "http://"), 5*time.Second)
 	if err != nil {

@@ -16,7 +16,7 @@ func BenchmarkStorm(b *testing.B) {
 	var seconds, posts float64
 	for range b.N {
 		b.StopTimer()
-		r := newRig(b, chatworktest.Options{})
+		r := newRig(b, chatworktest.Options{}, nil) // the real clock: a real storm's seconds
 		_, stop := r.run(b, chatworkPolicy(), dispatcher.Options{})
 		b.StartTimer()
 

@@ -24,7 +24,7 @@ const (
 // deliver buries the expired messages among msgs, sends the rest as one
 // post and settles the outcome. It returns only store errors.
 func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Policy, msgs []delivery.Message) error {
-	now := d.opts.Now()
+	now := d.opts.Clock.Now()
 	var expired, live []delivery.Message
 	for _, m := range msgs {
 		if now.Sub(m.CreatedAt) > d.opts.MaxAge {
@@ -50,9 +50,9 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Poli
 
 	// The post is not cut short by ctx: a stop lets it finish.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.sendTimeout(p))
-	start := time.Now()
+	start := d.opts.Clock.Now()
 	rc, err := sender.Send(sctx, live[0].Dest, strings.Join(bodies, p.Separator))
-	took := time.Since(start)
+	took := d.opts.Clock.Now().Sub(start)
 	cancel()
 
 	d.metrics.upstreamDuration.WithLabelValues(l.sender).Observe(took.Seconds())
@@ -75,7 +75,7 @@ func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, msgs 
 		return err
 	}
 	d.metrics.sent.WithLabelValues(l.sender).Add(float64(len(msgs)))
-	if q := rc.Quota; p.TokenKey != "" && q.Known() && q.Remaining == 0 && q.Reset.After(d.opts.Now()) {
+	if q := rc.Quota; p.TokenKey != "" && q.Known() && q.Remaining == 0 && q.Reset.After(d.opts.Clock.Now()) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SettleTimeout)
 		defer cancel()
 		// Not retried: the next claim waits out the token's limiter log
@@ -91,7 +91,7 @@ func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, msgs 
 // that uses up no attempt (rate limited), a retry with backoff
 // (retryable), or the dead letters (permanent, or out of attempts).
 func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs []delivery.Message, e *delivery.Error, took time.Duration) error {
-	now := d.opts.Now()
+	now := d.opts.Clock.Now()
 	switch e.Class {
 	case delivery.RateLimited:
 		d.metrics.posts.WithLabelValues(l.sender, outcomeRateLimited).Inc()

@@ -122,8 +122,9 @@ type Options struct {
 	// far below the lease, so that the outcome is written before it ends.
 	SettleBackoffBase time.Duration
 	SettleBackoffMax  time.Duration
-	// Now is the clock; default time.Now.
-	Now func() time.Time
+	// Clock tells the time and makes the timers lanes wait on; default
+	// the real clock.
+	Clock Clock
 	// Rand returns a number in [0, 1) for jitter; default math/rand/v2.
 	// Lanes call it concurrently.
 	Rand func() float64
@@ -154,8 +155,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.HostConcurrency == 0 {
 		o.HostConcurrency = 64
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = realClock{}
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Float64
@@ -193,7 +194,7 @@ func New(store Store, senders Senders, opts Options, logger *zap.Logger, reg pro
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	qc := newQueueCollector(store, opts.Now)
+	qc := newQueueCollector(store, opts.Clock.Now)
 	m, err := newMetrics(reg, qc)
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)

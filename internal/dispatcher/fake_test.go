@@ -19,8 +19,9 @@ import (
 // coalescing rule, limiter slots taken atomically with the claim, and
 // settling only what was claimed (anything else fails the test).
 type fakeStore struct {
-	t   testing.TB
-	lim *limiter.Log
+	t     testing.TB
+	lim   *limiter.Log
+	clock Clock // the real one unless a test sets the dispatcher's fake
 
 	mu     sync.Mutex
 	nextID int64
@@ -66,7 +67,7 @@ type retried struct {
 }
 
 func newFakeStore(t testing.TB) *fakeStore {
-	return &fakeStore{t: t, lim: limiter.NewLog(), wake: make(chan struct{}, 1)}
+	return &fakeStore{t: t, lim: limiter.NewLog(), clock: realClock{}, wake: make(chan struct{}, 1)}
 }
 
 // add enqueues one message per body to dest, created at `at`.
@@ -131,7 +132,7 @@ func (s *fakeStore) claim(req outbox.ClaimRequest) (outbox.Claim, error) {
 		s.failClaims--
 		return outbox.Claim{}, errStoreDown
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	var lane []*queued
 	for _, q := range s.queue {
 		if q.msg.Dest.Lane() == req.Lane {
@@ -258,7 +259,7 @@ func (s *fakeStore) Renew(_ context.Context, ids []int64, lease time.Duration) e
 	s.renews++
 	for _, q := range s.queue {
 		if !q.leased.IsZero() && slices.Contains(ids, q.msg.ID) {
-			q.leased = time.Now().Add(lease)
+			q.leased = s.clock.Now().Add(lease)
 		}
 	}
 	return nil
@@ -321,6 +322,7 @@ type post struct {
 type fakeSender struct {
 	t      testing.TB
 	script func(n int, p post) (delivery.Receipt, error)
+	clock  Clock // the real one unless a test sets the dispatcher's fake
 
 	mu       sync.Mutex
 	posts    []post
@@ -330,11 +332,11 @@ type fakeSender struct {
 }
 
 func newFakeSender(t testing.TB, script func(n int, p post) (delivery.Receipt, error)) *fakeSender {
-	return &fakeSender{t: t, script: script, inFlight: map[string]int{}, changed: make(chan struct{})}
+	return &fakeSender{t: t, script: script, clock: realClock{}, inFlight: map[string]int{}, changed: make(chan struct{})}
 }
 
 func (f *fakeSender) Send(ctx context.Context, dest delivery.Destination, body string) (delivery.Receipt, error) {
-	p := post{dest: dest, body: body, at: time.Now()}
+	p := post{dest: dest, body: body, at: f.clock.Now()}
 	f.mu.Lock()
 	n := len(f.posts)
 	f.posts = append(f.posts, p)

@@ -43,7 +43,7 @@ func start(t *testing.T, store Store, senders Senders, opts Options, logger *zap
 		}
 		stopped = true
 		cancel()
-		if err := <-done; err != nil {
+		if err := AwaitRun(t, opts.Clock, done); err != nil {
 			t.Errorf("Run returned %v, want nil", err)
 		}
 	}
@@ -64,6 +64,27 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// onFakeClock puts the dispatcher's options, store and senders on one
+// fake clock and returns it; the test advances it with drive. The poll
+// interval becomes a minute: every listing holds the supervisor for a real
+// relistAfter, and on a fake clock the lanes need no frequent poll.
+func onFakeClock(opts *Options, store *fakeStore, senders ...*fakeSender) *FakeClock {
+	c := NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	opts.Clock, store.clock = c, c
+	opts.PollInterval = time.Minute
+	for _, s := range senders {
+		s.clock = c
+	}
+	return c
+}
+
+// drive advances clock until cond holds, whenever the supervisor and the
+// test's one lane are both asleep.
+func drive(t *testing.T, clock *FakeClock, what string, cond func() bool) {
+	t.Helper()
+	Drive(t, clock, what, func() int { return 2 }, cond)
+}
+
 func senders(s Sender, p Policy) fakeSenders {
 	return fakeSenders{cw: {s, p}}
 }
@@ -72,6 +93,16 @@ func senders(s Sender, p Policy) fakeSenders {
 // or gauge's value, a histogram's sample count. It fails the test if the
 // series does not exist.
 func value(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	v, ok := lookup(t, reg, name, labels...)
+	if !ok {
+		t.Fatalf("no series %s%v", name, labels)
+	}
+	return v
+}
+
+// lookup is value, with ok false when the series does not exist (yet).
+func lookup(t *testing.T, reg *prometheus.Registry, name string, labels ...string) (float64, bool) {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
@@ -94,14 +125,13 @@ func value(t *testing.T, reg *prometheus.Registry, name string, labels ...string
 			}
 			switch {
 			case m.Counter != nil:
-				return m.GetCounter().GetValue()
+				return m.GetCounter().GetValue(), true
 			case m.Gauge != nil:
-				return m.GetGauge().GetValue()
+				return m.GetGauge().GetValue(), true
 			case m.Histogram != nil:
-				return float64(m.GetHistogram().GetSampleCount())
+				return float64(m.GetHistogram().GetSampleCount()), true
 			}
 		}
 	}
-	t.Fatalf("no series %s%v", name, labels)
-	return 0
+	return 0, false
 }

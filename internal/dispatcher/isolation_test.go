@@ -102,21 +102,32 @@ func TestLaneOfAnUnknownSenderIsHeldNotBuried(t *testing.T) {
 	store := newFakeStore(t)
 	sender := newFakeSender(t, nil)
 	ss := &swapSenders{m: senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second})}
-	store.add(delivery.Destination{Sender: "renamed", Address: "room/2"}, time.Now(), "held")
-	store.add(room("1"), time.Now(), "fresh")
-	reg, _ := start(t, store, ss, fastOptions(), nil)
+	opts := fastOptions()
+	clock := onFakeClock(&opts, store, sender)
+	t0 := clock.Now()
+	store.add(delivery.Destination{Sender: "renamed", Address: "room/2"}, clock.Now(), "held")
+	store.add(room("1"), clock.Now(), "fresh")
+	reg, _ := start(t, store, ss, opts, nil)
 	eventually(t, "the fresh post", func() bool { return len(sender.sent()) == 1 })
 	eventually(t, "the held lane counted", func() bool {
-		return value(t, reg, "relay_lane_held_total", "sender", "renamed") == 1
+		v, _ := lookup(t, reg, "relay_lane_held_total", "sender", "renamed")
+		return v == 1
 	})
+	// The held lane looks its sender up again every poll interval, and
+	// keeps its message.
+	later := t0.Add(5 * opts.PollInterval)
+	drive(t, clock, "five poll intervals", func() bool { return !clock.Now().Before(later) })
 	if left, _ := store.left(); len(left) != 1 || left[0] != "held" {
 		t.Fatalf("got queue %q, want the held message still queued", left)
 	}
 	if dead := store.deadLetters(); len(dead) != 0 {
 		t.Fatalf("got dead letters %+v, want none", dead)
 	}
+	if got := value(t, reg, "relay_lane_held_total", "sender", "renamed"); got != 1 {
+		t.Errorf("relay_lane_held_total = %v, want 1 (counted when the lane is held, not per look-up)", got)
+	}
 	ss.set(fakeSenders{cw: {sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}}, "renamed": {sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}}})
-	eventually(t, "the held post", func() bool { return len(sender.sent()) == 2 })
+	drive(t, clock, "the held post", func() bool { return len(sender.sent()) == 2 })
 	if p := sender.sent()[1]; p.body != "held" {
 		t.Errorf("got post %q, want the held message", p.body)
 	}

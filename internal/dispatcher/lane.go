@@ -57,7 +57,7 @@ func (d *Dispatcher) runLane(ctx context.Context, key string, leave func(string,
 			delay := d.backoff(l.storeErrors)
 			d.logger.Error("lane stalled by the outbox", zap.String("lane", key),
 				zap.Duration("retry_in", delay), zap.Error(err))
-			sleep(ctx, delay, nil)
+			d.sleep(ctx, delay, nil)
 		case claimed:
 			l.storeErrors = 0
 		case wait == 0:
@@ -71,7 +71,7 @@ func (d *Dispatcher) runLane(ctx context.Context, key string, leave func(string,
 			// continuous ingest each would cost a claim that finds the
 			// same wait. What came meanwhile is folded when it is over.
 			l.storeErrors = 0
-			sleep(ctx, wait, nil)
+			d.sleep(ctx, wait, nil)
 		}
 	}
 }
@@ -153,12 +153,13 @@ func destinationKey(p Policy, l *lane) string { return p.Scope + "/" + l.address
 
 func (l Limit) enabled() bool { return l.Count > 0 && l.Per > 0 }
 
-// sleep waits for d, ctx or woken (nil: never), whichever comes first.
-func sleep(ctx context.Context, d time.Duration, woken <-chan struct{}) {
-	t := time.NewTimer(d)
+// sleep waits on the clock for wait, ctx or woken (nil: never), whichever
+// comes first.
+func (d *Dispatcher) sleep(ctx context.Context, wait time.Duration, woken <-chan struct{}) {
+	t := d.opts.Clock.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-t.C():
 	case <-ctx.Done():
 	case <-woken:
 	}

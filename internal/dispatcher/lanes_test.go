@@ -114,14 +114,16 @@ func TestCoalescesWhenTheLimiterWouldMakeTheLaneWait(t *testing.T) {
 	t.Parallel()
 	store := newFakeStore(t)
 	sender := newFakeSender(t, nil)
+	opts := fastOptions()
+	clock := onFakeClock(&opts, store, sender)
 	want := bodies("alert", 10) // 8 characters each
-	store.add(room("1"), time.Now(), want...)
+	store.add(room("1"), clock.Now(), want...)
 	policy := Policy{
-		Scope: "chatwork", RateLimitPause: 10 * time.Second, Destination: Limit{2, 300 * time.Millisecond},
+		Scope: "chatwork", RateLimitPause: 10 * time.Second, Destination: Limit{2, 10 * time.Second},
 		MaxChars: 3*8 + 2*3, Separator: "\n-\n",
 	}
-	reg, stop := start(t, store, senders(sender, policy), fastOptions(), nil)
-	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+	reg, stop := start(t, store, senders(sender, policy), opts, nil)
+	drive(t, clock, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 
 	posts := sender.sent()
@@ -135,9 +137,13 @@ func TestCoalescesWhenTheLimiterWouldMakeTheLaneWait(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got messages %q, want %q in order", got, want)
 	}
-	// 10 queued, 2 slots: fold 3+3; then 4 queued, 2 slots: 3, then 1.
+	// 10 queued, 2 slots: fold 3+3; then 4 queued, 2 slots: 3, then 1,
+	// once the first window is over.
 	if len(posts) != 4 {
-		t.Errorf("got %d posts, want 4", len(posts))
+		t.Fatalf("got %d posts, want 4", len(posts))
+	}
+	if gap := posts[2].at.Sub(posts[0].at); gap != 10*time.Second {
+		t.Errorf("the third post came %v after the first, want the room's window of 10s", gap)
 	}
 	if got := value(t, reg, "relay_coalesced_messages", "sender", cw); got != float64(len(posts)) {
 		t.Errorf("coalesced samples = %v, want %d", got, len(posts))
@@ -239,12 +245,13 @@ func TestOutboxFailuresStallTheLaneAndNeverPostTwice(t *testing.T) {
 	store.failClaims, store.failAcks = 2, 4
 	sender := newFakeSender(t, nil)
 	core, logs := observer.New(zapcore.InfoLevel)
-	store.add(room("1"), time.Now(), "a", "b")
 	opts := fastOptions()
 	opts.SendTimeout, opts.Lease = 20*time.Millisecond, 50*time.Millisecond
 	opts.SettleBackoffBase, opts.SettleBackoffMax = 10*time.Millisecond, 20*time.Millisecond
+	clock := onFakeClock(&opts, store, sender)
+	store.add(room("1"), clock.Now(), "a", "b")
 	reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, zap.New(core))
-	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+	drive(t, clock, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 
 	var got []string
@@ -284,11 +291,12 @@ func TestFailedRetryAndBuryAreTriedAgain(t *testing.T) {
 		}
 		return delivery.Receipt{}, nil
 	})
-	store.add(room("1"), time.Now(), "flaky", "bad", "ok")
 	opts := fastOptions()
 	opts.SettleBackoffBase, opts.SettleBackoffMax = time.Millisecond, 2*time.Millisecond
+	clock := onFakeClock(&opts, store, sender)
+	store.add(room("1"), clock.Now(), "flaky", "bad", "ok")
 	start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, nil)
-	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+	drive(t, clock, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 
 	var got []string
 	for _, p := range sender.sent() {

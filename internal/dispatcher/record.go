@@ -25,7 +25,7 @@ func (d *Dispatcher) record(ctx context.Context, l *lane, what string, msgs []de
 	var (
 		first     error
 		stopped   time.Time
-		lastRenew = d.opts.Now()
+		lastRenew = d.opts.Clock.Now()
 		delay     = d.opts.SettleBackoffBase
 	)
 	for attempt := 1; ; attempt++ {
@@ -46,7 +46,7 @@ func (d *Dispatcher) record(ctx context.Context, l *lane, what string, msgs []de
 				zap.String("op", what), zap.Int64("first_id", msgs[0].ID), zap.Int64("last_id", msgs[len(msgs)-1].ID),
 				zap.Error(err))
 		}
-		now := d.opts.Now()
+		now := d.opts.Clock.Now()
 		if ctx.Err() != nil {
 			if stopped.IsZero() {
 				stopped = now
@@ -63,7 +63,7 @@ func (d *Dispatcher) record(ctx context.Context, l *lane, what string, msgs []de
 			}
 			cancel()
 		}
-		sleep(context.WithoutCancel(ctx), delay, nil)
+		d.sleep(context.WithoutCancel(ctx), delay, nil)
 		delay = min(2*delay, d.opts.SettleBackoffMax)
 	}
 }

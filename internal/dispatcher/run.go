@@ -75,8 +75,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		wg.Wait()
 		return nil
 	}
-	poll := time.NewTicker(d.opts.PollInterval)
+	poll := d.opts.Clock.NewTimer(d.opts.PollInterval)
 	defer poll.Stop()
+	// The hold is on the real clock: it bounds the CPU that listing costs
+	// under a continuous ingest and is no window a test waits out.
 	hold := time.NewTimer(0)
 	defer hold.Stop()
 	for {
@@ -92,7 +94,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return stop()
 		case <-d.store.Wake():
 			d.wake.signal()
-		case <-poll.C:
+		case <-poll.C():
+			poll.Reset(d.opts.PollInterval)
 		}
 	}
 }

@@ -17,21 +17,35 @@ func TestRetriesRetryableFailuresThenDelivers(t *testing.T) {
 		}
 		return delivery.Receipt{}, nil
 	})
-	store.add(room("1"), time.Now(), "disk full", "disk ok")
-	reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), nil)
-	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+	opts := fastOptions()
+	opts.Rand = func() float64 { return 0.5 }
+	clock := onFakeClock(&opts, store, sender)
+	store.add(room("1"), clock.Now(), "disk full", "disk ok")
+	reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, nil)
+	drive(t, clock, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 
+	posts := sender.sent()
 	var got []string
-	for _, p := range sender.sent() {
+	for _, p := range posts {
 		got = append(got, p.body)
 	}
 	if want := []string{"disk full", "disk full", "disk full", "disk ok"}; !slices.Equal(got, want) {
-		t.Errorf("got posts %q, want %q: the head is retried before the next", got, want)
+		t.Fatalf("got posts %q, want %q: the head is retried before the next", got, want)
 	}
 	tries := store.retries()
 	if len(tries) != 2 || !tries[0].countAttempt || !tries[1].countAttempt || tries[0].reason != "http_503" {
-		t.Errorf("got retries %+v, want two counted http_503 retries", tries)
+		t.Fatalf("got retries %+v, want two counted http_503 retries", tries)
+	}
+	// Half of a backoff ceiling of 1 ms, then 2 ms; each retry is posted
+	// when its backoff ends.
+	for i, want := range []time.Duration{500 * time.Microsecond, time.Millisecond} {
+		if got := tries[i].at.Sub(posts[i].at); got != want {
+			t.Errorf("retry %d: backoff %v, want %v", i, got, want)
+		}
+		if !posts[i+1].at.Equal(tries[i].at) {
+			t.Errorf("retry %d: posted %v after the failure, want %v", i, posts[i+1].at.Sub(posts[i].at), want)
+		}
 	}
 	checks := []struct {
 		name   string
@@ -58,11 +72,12 @@ func TestMaxAttemptsBuriesTheMessage(t *testing.T) {
 	sender := newFakeSender(t, func(int, post) (delivery.Receipt, error) {
 		return delivery.Receipt{}, &delivery.Error{Class: delivery.Retryable, Reason: "transport"}
 	})
-	store.add(room("1"), time.Now(), "doomed")
 	opts := fastOptions()
 	opts.MaxAttempts = 3
+	clock := onFakeClock(&opts, store, sender)
+	store.add(room("1"), clock.Now(), "doomed")
 	reg, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, nil)
-	eventually(t, "a dead letter", func() bool { return len(store.deadLetters()) == 1 })
+	drive(t, clock, "a dead letter", func() bool { return len(store.deadLetters()) == 1 })
 	stop()
 	if got := len(sender.sent()); got != 3 {
 		t.Errorf("got %d posts, want 3", got)
@@ -150,18 +165,20 @@ func TestRateLimitedPausesWithoutUsingAttempts(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			store := newFakeStore(t)
-			until := time.Now().Add(300 * time.Millisecond)
-			sender := newFakeSender(t, func(n int, _ post) (delivery.Receipt, error) {
+			opts := fastOptions()
+			opts.MaxAttempts = 1 // a counted attempt would bury the message
+			var until time.Time
+			sender := newFakeSender(t, func(n int, p post) (delivery.Receipt, error) {
 				if n == 0 {
+					until = p.at.Add(10 * time.Second)
 					return delivery.Receipt{}, &delivery.Error{Class: delivery.RateLimited, Reason: "http_429", Status: 429, Until: until, TokenWide: c.tokenWide}
 				}
 				return delivery.Receipt{}, nil
 			})
-			store.add(room("7"), time.Now(), "paced")
-			opts := fastOptions()
-			opts.MaxAttempts = 1 // a counted attempt would bury the message
+			clock := onFakeClock(&opts, store, sender)
+			store.add(room("7"), clock.Now(), "paced")
 			reg, stop := start(t, store, senders(sender, policy), opts, nil)
-			eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+			drive(t, clock, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 			stop()
 
 			if p := store.paused(); len(p) != 1 || p[0].key != c.key || !p[0].until.Equal(until) {
@@ -172,8 +189,8 @@ func TestRateLimitedPausesWithoutUsingAttempts(t *testing.T) {
 				t.Errorf("got retries %+v, want one uncounted retry at the reset", tries)
 			}
 			posts := sender.sent()
-			if len(posts) != 2 || posts[1].at.Before(until) {
-				t.Errorf("got posts %+v, want the second after %v", posts, until)
+			if len(posts) != 2 || !posts[1].at.Equal(until) {
+				t.Errorf("got posts %+v, want the second at the reset %v", posts, until)
 			}
 			if len(store.deadLetters()) != 0 {
 				t.Error("a rate-limited message was buried")
@@ -232,15 +249,14 @@ func TestChatMessengerTooManyRequestsBacksOffTheToken(t *testing.T) {
 		return delivery.Receipt{}, nil
 	})
 	dm := delivery.Destination{Sender: cw, Address: "panel/messenger?users=a@x.com"}
-	store.add(dm, time.Now(), "page")
 	opts := fastOptions()
 	opts.MaxAttempts = 1
 	opts.Rand = func() float64 { return 0.5 }
-	t0 := time.Now()
-	opts.Now = func() time.Time { return t0 } // the pauses end in the past: no real waits
+	clock := onFakeClock(&opts, store, sender)
+	store.add(dm, clock.Now(), "page")
 	policy := Policy{Scope: "chatmessenger", TokenKey: "chatmessenger/token/9f"}
 	_, stop := start(t, store, senders(sender, policy), opts, nil)
-	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+	drive(t, clock, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 
 	pauses := store.paused()
@@ -248,11 +264,12 @@ func TestChatMessengerTooManyRequestsBacksOffTheToken(t *testing.T) {
 		t.Fatalf("got pauses %+v, want 3", pauses)
 	}
 	tries := store.retries()
+	posts := sender.sent()
 	// Half of a backoff ceiling of 1, 2, then 4 ms: it grows while the
 	// upstream keeps saying "too many requests".
 	for i, want := range []time.Duration{500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond} {
-		if pauses[i].key != "chatmessenger/token/9f" || pauses[i].until.Sub(t0) != want {
-			t.Errorf("pause %d: got %s for %v, want the token for %v", i, pauses[i].key, pauses[i].until.Sub(t0), want)
+		if got := pauses[i].until.Sub(posts[i].at); pauses[i].key != "chatmessenger/token/9f" || got != want {
+			t.Errorf("pause %d: got %s for %v, want the token for %v", i, pauses[i].key, got, want)
 		}
 		if tries[i].countAttempt || !tries[i].at.Equal(pauses[i].until) {
 			t.Errorf("retry %d: got %+v, want uncounted, at the pause end", i, tries[i])

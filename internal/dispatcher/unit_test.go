@@ -134,9 +134,11 @@ func TestWarnsOnlyWhenTheLaneStateChanges(t *testing.T) {
 		return delivery.Receipt{}, nil
 	})
 	core, logs := observer.New(zapcore.DebugLevel)
-	store.add(room("1"), time.Now(), "flaky", "after")
-	_, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), fastOptions(), zap.New(core))
-	eventually(t, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
+	opts := fastOptions()
+	clock := onFakeClock(&opts, store, sender)
+	store.add(room("1"), clock.Now(), "flaky", "after")
+	_, stop := start(t, store, senders(sender, Policy{Scope: "chatwork", RateLimitPause: 10 * time.Second}), opts, zap.New(core))
+	drive(t, clock, "the queue to drain", func() bool { left, _ := store.left(); return len(left) == 0 })
 	stop()
 
 	var levels []string
