@@ -1,17 +1,22 @@
 // Package chatworktest is a strict fake of Chatwork API v2 for tests. It
-// enforces what the real API enforces - POST only, the x-chatworktoken
-// header (never the query string), form encoding, a body of 1 to 65,535
-// characters (counted as delivery.Len counts them), the token quota (300
-// requests per 5 minutes) and the per-room post limit (10 posts per 10
-// seconds, messages and tasks together, over all tokens) - with the real
-// status codes, x-ratelimit-* headers and error bodies, and it records
-// every request for assertions.
+// serves what relay calls - POST /rooms/{room_id}/messages, PUT
+// /rooms/{room_id}/messages/{message_id}, POST /rooms/{room_id}/tasks, PUT
+// /rooms/{room_id}/tasks/{task_id}/status and GET /me - and enforces what
+// the real API enforces: each endpoint's method, the x-chatworktoken header
+// (never the query string), form encoding and the required fields, a body
+// of 1 to 65,535 characters (counted as delivery.Len counts them), 404 for
+// an unknown room, message or task, the token quota (300 requests per 5
+// minutes, every request counted) and the per-room post limit (10 per 10
+// seconds over all tokens, counting new messages and new tasks but not
+// edits or task status changes), with the real status codes,
+// x-ratelimit-* headers and {"errors": [...]} bodies. It keeps each room's
+// messages (edits included) and tasks, and records every request, for
+// assertions.
 package chatworktest
 
 import (
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +36,10 @@ type Options struct {
 	// except one answered 429 for the quota itself.
 	TokenLimit  int
 	TokenWindow time.Duration
+	// AccountID and AccountName are the account GET /me answers with
+	// (default 1000, "relay").
+	AccountID   int64
+	AccountName string
 	// Clock returns the time the fake uses for limits and records; nil
 	// means time.Now. Tests of the limits use it to step time.
 	Clock func() time.Time
@@ -39,9 +48,16 @@ type Options struct {
 // Post is one request the fake received.
 type Post struct {
 	Room, Body, Token string
-	// Kind is "messages" or "tasks" ("" when the path was not one of them).
+	// Method is the request's method.
+	Method string
+	// Kind is the endpoint, one of the Kind constants ("" when the path
+	// was none of them).
 	Kind string
-	At   time.Time
+	// ID is the message or task id in the path (an edit, a status change)
+	// or, for an accepted post, what it created (the task ids of a task
+	// post, comma-separated).
+	ID string
+	At time.Time
 	// Status is the HTTP status answered, 0 when the connection was dropped.
 	Status int
 }
@@ -54,10 +70,12 @@ type Server struct {
 
 	mu       sync.Mutex
 	tokens   map[string]*window
-	rooms    map[string]*window
+	rooms    map[string]*room
 	known    map[string]bool
+	account  account
 	requests []Post
 	posts    map[string][]Post
+	lastTask int
 	failN    int
 	failCode int
 	down     bool
@@ -86,12 +104,19 @@ func NewServer(t testing.TB, opts Options) *Server {
 		opts:    opts,
 		clock:   opts.Clock,
 		tokens:  map[string]*window{},
-		rooms:   map[string]*window{},
+		rooms:   map[string]*room{},
+		account: account{id: opts.AccountID, name: opts.AccountName},
 		posts:   map[string][]Post{},
 		changed: make(chan struct{}),
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	if s.account.id <= 0 {
+		s.account.id = 1000
+	}
+	if s.account.name == "" {
+		s.account.name = "relay"
 	}
 	for _, tok := range opts.Tokens {
 		s.tokens[tok] = &window{span: opts.TokenWindow}
@@ -126,7 +151,8 @@ func (s *Server) SetDown(down bool) {
 	s.down = down
 }
 
-// Posts returns the accepted (2xx) posts to room, in order.
+// Posts returns the accepted (2xx) posts to room, new messages and new
+// tasks, in order; edits and task status changes are in Requests.
 func (s *Server) Posts(room string) []Post {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -186,27 +212,46 @@ func (s *Server) WaitPosts(room string, n int, timeout time.Duration) bool {
 	}
 }
 
+// WaitFor waits until cond holds or timeout passes, and reports whether it
+// held. cond is checked at once and after every request the fake records;
+// it may call the Server's methods.
+func (s *Server) WaitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		changed := s.changed
+		s.mu.Unlock()
+		if cond() {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return cond()
+		}
+	}
+}
+
 // record appends a request and wakes waiters; s.mu must be held.
 func (s *Server) record(p Post) {
 	s.requests = append(s.requests, p)
-	if p.Status >= 200 && p.Status < 300 {
+	if p.Status >= 200 && p.Status < 300 && (p.Kind == KindMessages || p.Kind == KindTasks) {
 		s.posts[p.Room] = append(s.posts[p.Room], p)
 	}
+	s.notify()
+}
+
+// notify wakes waiters; s.mu must be held.
+func (s *Server) notify() {
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
 
-// roomID returns the room id and kind of a /v2/rooms/{id}/{kind} path.
-func roomID(path string) (room, kind string, ok bool) {
-	rest, found := strings.CutPrefix(path, "/v2/rooms/")
-	if !found {
-		return "", "", false
-	}
-	room, kind, found = strings.Cut(rest, "/")
-	if !found || !digits(room) || (kind != "messages" && kind != "tasks") {
-		return "", "", false
-	}
-	return room, kind, true
+// account is the account the fake's tokens belong to.
+type account struct {
+	id   int64
+	name string
 }
 
 func digits(s string) bool {
