@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -127,37 +128,63 @@ func (s *Sender) AddTask(ctx context.Context, room, body string, toIDs []string,
 	return delivery.Receipt{MessageID: strings.Join(ids, ","), Quota: q}, nil
 }
 
-// post sends form to path below the base URL and decodes a 2xx answer into
-// out. A 2xx answer that does not decode is still a success: the post was
-// made, and failing it would post it again.
+// post sends form to path below the base URL with POST and decodes a 2xx
+// answer into out. A 2xx answer that does not decode is still a success:
+// the post was made, and failing it would post it again.
 func (s *Sender) post(ctx context.Context, path string, form url.Values, out any) (delivery.Quota, error) {
-	endpoint := s.base.JoinPath(path)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint.String(), strings.NewReader(form.Encode()))
+	return s.send(ctx, http.MethodPost, path, form, out)
+}
+
+// send makes one request and decodes a 2xx answer into out, logging an
+// answer that does not decode; see post.
+func (s *Sender) send(ctx context.Context, method, path string, form url.Values, out any) (delivery.Quota, error) {
+	answer, q, err := s.do(ctx, method, path, form)
 	if err != nil {
-		return delivery.Quota{}, &delivery.Error{Class: delivery.Permanent, Reason: "bad_request",
+		return q, err
+	}
+	if err := json.Unmarshal(answer, out); err != nil {
+		s.logger.Warn("chatwork accepted a request but its answer did not decode",
+			zap.String("method", method), zap.String("answer", upstream.Truncate(s.scrub(string(answer)))))
+	}
+	return q, nil
+}
+
+// do makes one request to path below the base URL, form-encoded when form
+// is not nil, and returns a 2xx answer as it came (nil when it could not be
+// read whole) or a classified error.
+func (s *Sender) do(ctx context.Context, method, path string, form url.Values) ([]byte, delivery.Quota, error) {
+	endpoint := s.base.JoinPath(path)
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint.String(), body)
+	if err != nil {
+		return nil, delivery.Quota{}, &delivery.Error{Class: delivery.Permanent, Reason: "bad_request",
 			Err: fmt.Errorf("build request: %w", err)}
 	}
 	req.Header.Set("x-chatworktoken", s.token.Reveal())
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	req.Header.Set("Accept", "application/json")
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return delivery.Quota{}, upstream.TransportError(ctx, fmt.Errorf("post to chatwork: %w", err))
+		return nil, delivery.Quota{}, upstream.TransportError(ctx, fmt.Errorf("%s to chatwork: %w", strings.ToLower(method), err))
 	}
 	answer, readErr := upstream.ReadAnswer(resp)
 	q := quota(resp.Header)
-	s.logger.Debug("chatwork answered", zap.String("path", endpoint.Path),
+	s.logger.Debug("chatwork answered", zap.String("method", method), zap.String("path", endpoint.Path),
 		zap.Int("status", resp.StatusCode), zap.Int("remaining", q.Remaining))
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if err := json.Unmarshal(answer, out); err != nil || readErr != nil {
-			s.logger.Warn("chatwork accepted a post but its answer did not decode",
-				zap.Int("status", resp.StatusCode), zap.String("answer", upstream.Truncate(s.scrub(string(answer)))))
+		if readErr != nil {
+			answer = nil
 		}
-		return q, nil
+		return answer, q, nil
 	}
-	return q, s.statusError(resp, answer, q)
+	return nil, q, s.statusError(resp, answer, q)
 }
 
 // statusError classifies a non-2xx answer. For 429 it tells the per-room
