@@ -187,7 +187,7 @@ func TestParseErrors(t *testing.T) {
 		{"chatwork room missing", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n",
 			"relay.yml:4: routes.ops.targets[0]: room is required for a chatwork target"},
 		{"chatwork with panel", "routes:\n  ops:\n    targets:\n      - sender: chatwork\n        room: 1\n        panel: x\n",
-			"relay.yml:6: routes.ops.targets[0].panel: unknown key (want one of mentions, room)"},
+			"relay.yml:6: routes.ops.targets[0].panel: unknown key (want one of mentions, on_resolve, room, task)"},
 		{"cam without panel", "routes:\n  ops:\n    targets:\n      - sender: chatmessenger\n        users: [a@x]\n",
 			"relay.yml:4: routes.ops.targets[0]: panel is required for a chatmessenger target: messenger or a room name"},
 		{"messenger without users", "routes:\n  ops:\n    targets:\n      - sender: chatmessenger\n        panel: messenger\n",

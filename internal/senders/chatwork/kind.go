@@ -125,16 +125,21 @@ func (k Kind) Builtin(env senders.Env, dryRun bool) (*senders.Config, string, er
 	return senders.TokenSender(Name, k, k.Defaults(), apiURL, tok, options{APIURL: apiURL, Token: tok}), missing, nil
 }
 
-// target is a Chatwork room with the target's mentions.
+// target is a Chatwork room with the target's mentions, and how the room
+// follows a group (Follow).
 type target struct {
-	room     string
-	mentions mentions
+	room      string
+	mentions  mentions
+	onResolve OnResolve
+	task      *Task
 }
 
 // targetOptions are the keys of a chatwork target.
 type targetOptions struct {
-	Room     confyaml.String `yaml:"room"`
-	Mentions *mentions       `yaml:"mentions"`
+	Room      confyaml.String `yaml:"room"`
+	Mentions  *mentions       `yaml:"mentions"`
+	OnResolve confyaml.String `yaml:"on_resolve"`
+	Task      *taskOptions    `yaml:"task"`
 }
 
 // mentions are a chatwork target's mentions: fixed account ids, the whole
@@ -166,17 +171,13 @@ func (Kind) Target(n confyaml.Node) (senders.Target, error) {
 		if err := o.Mentions.Check(m); err != nil {
 			return nil, err
 		}
-		for _, l := range []struct {
-			key string
-			ids []string
-		}{{"to", o.Mentions.To}, {"allow", o.Mentions.Allow}} {
-			for _, id := range l.ids {
-				if !digits(id) {
-					return nil, m.At(l.key).Errorf("Chatwork account ids are digits, got %q", id)
-				}
-			}
+		if err := checkAccounts(m, o.Mentions.To, o.Mentions.Allow); err != nil {
+			return nil, err
 		}
 		t.mentions = *o.Mentions
+	}
+	if err := t.decodeFollow(n, string(o.OnResolve), o.Task); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

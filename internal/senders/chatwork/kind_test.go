@@ -177,7 +177,7 @@ func TestTargetErrors(t *testing.T) {
 		{"room with a leading zero", "room: '042'\n", 5, at + ".room", `got "042"`},
 		{"room too long", "room: 1234567890123456789\n", 5, at + ".room", `got "1234567890123456789"`},
 		{"room a list", "room: [1]\n", 5, at + ".room", "want a single value, got a list"},
-		{"unknown key", "room: 1\nrooms: 2\n", 6, at + ".rooms", "unknown key (want one of mentions, room)"},
+		{"unknown key", "room: 1\nrooms: 2\n", 6, at + ".rooms", "unknown key (want one of mentions, on_resolve, room, task)"},
 		{"mention id not digits", "room: 1\nmentions:\n  to: [1, abc]\n", 7, at + ".mentions.to", `Chatwork account ids are digits, got "abc"`},
 		{"allow id not digits", "room: 1\nmentions:\n  from_label: oncall\n  allow: alice\n", 8, at + ".mentions.allow", `Chatwork account ids are digits, got "alice"`},
 		{"from_label without allow", "room: 1\nmentions:\n  from_label: oncall\n", 7, at + ".mentions.from_label", "from_label needs allow"},
