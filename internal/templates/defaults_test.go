@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/relayhq/relay/internal/alert"
+	"github.com/relayhq/relay/internal/senders"
 	"github.com/relayhq/relay/internal/templates"
 )
 
@@ -170,5 +171,78 @@ func TestHelpersAreNotChecked(t *testing.T) {
 	}
 	if err := tm.Check(consoleKind.Notation(), consoleKind.Name(), "my.list"); err == nil {
 		t.Error("Check(my.list) passed on notification data, want the error a target naming it would get")
+	}
+}
+
+// TestSilenceLink: the default Alertmanager templates link a firing
+// group to Alertmanager's new-silence form for the group's labels, and
+// nothing else gets the link.
+func TestSilenceLink(t *testing.T) {
+	t.Parallel()
+	tm := mustNew(t, nil)
+	const form = "/#/silences/new?filter="
+	firing := sample(alert.KindAlertmanager)
+	with := func(f func(d *alert.Data)) *alert.Data {
+		d := *sample(alert.KindAlertmanager)
+		f(&d)
+		return &d
+	}
+	tests := []struct {
+		name string
+		d    *alert.Data
+		want string // the Silence line, "" for none
+	}{
+		{"firing", firing, "Silence: http://alertmanager.example.com" + form + "%7Balertname%3D%22HighErrorRate%22%7D"},
+		{"the group's labels, not the common ones", with(func(d *alert.Data) { d.GroupLabels = alert.KV{"alertname": "HighErrorRate", "job": "api"} }),
+			"Silence: http://alertmanager.example.com" + form + "%7Balertname%3D%22HighErrorRate%22%2C%20job%3D%22api%22%7D"},
+		{"no group labels: the common ones", with(func(d *alert.Data) { d.GroupLabels = alert.KV{} }),
+			"Silence: http://alertmanager.example.com" + form + "%7Balertname%3D%22HighErrorRate%22%2C%20job%3D%22api%22%2C%20severity%3D%22critical%22%7D"},
+		{"no labels at all", with(func(d *alert.Data) { d.GroupLabels, d.CommonLabels = alert.KV{}, alert.KV{} }), ""},
+		{"resolved", with(func(d *alert.Data) { d.Status = alert.StatusResolved }), ""},
+		{"no external URL", with(func(d *alert.Data) { d.ExternalURL = "" }), ""},
+		{"grafana", sample(alert.KindGrafanaUnified), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, k := range allKinds {
+				got, err := tm.Render(k.Notation(), "", tt.d)
+				if err != nil {
+					t.Fatalf("Render(%s): %v", k.Name(), err)
+				}
+				line := ""
+				for _, l := range strings.Split(got, "\n") {
+					if strings.HasPrefix(l, "Silence: ") && strings.Contains(l, form) {
+						line = l
+					}
+				}
+				if line != tt.want {
+					t.Errorf("%s: silence line %q, want %q", k.Name(), line, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestSilenceLinkIsInert: a label value with Chatwork tags reaches the
+// link percent-encoded, so it cannot form a tag in the room.
+func TestSilenceLinkIsInert(t *testing.T) {
+	t.Parallel()
+	tm := mustNew(t, nil)
+	d := *sample(alert.KindAlertmanager)
+	d.GroupLabels = alert.KV{"alertname": "[toall][info]x"}
+	for _, k := range []senders.Kind{chatworkKind, messengerKind} {
+		got, err := tm.Render(k.Notation(), "", &d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(got, "Silence: ")
+		if i < 0 {
+			t.Fatalf("%s: no silence line in %q", k.Name(), got)
+		}
+		link := strings.SplitN(got[i:], "\n", 2)[0]
+		if strings.ContainsAny(link, "[]") {
+			t.Errorf("%s: link %q holds a bracket", k.Name(), link)
+		}
 	}
 }

@@ -28,7 +28,8 @@ import (
 // secrets, getHostByName does DNS) and without slice, which would hide
 // text/template's own (that slices strings too, as Alertmanager templates
 // expect), then Alertmanager's functions, which win on a clash as they do
-// in Alertmanager, then relay's own helpers for generic payloads.
+// in Alertmanager, then relay's own helpers for generic payloads and
+// silenceURL.
 func funcMap() template.FuncMap {
 	fm := sprig.TxtFuncMap()
 	for _, name := range []string{"env", "expandenv", "getHostByName", "slice"} {
@@ -40,6 +41,7 @@ func funcMap() template.FuncMap {
 	fm["field"] = field
 	fm["fieldList"] = fieldList
 	fm["fields"] = fields
+	fm["silenceURL"] = silenceURL
 	return fm
 }
 

@@ -119,6 +119,12 @@ func TestKindTemplates(t *testing.T) {
 		if !strings.HasPrefix(got, "[info]") || !strings.HasSuffix(got, "[/info]") {
 			t.Errorf("Render(%s) = %.40q, want one [info] block", d.Kind, got)
 		}
+		// A firing Alertmanager group links to its silence form, inside
+		// the block.
+		const silence = "\nSilence: http://alertmanager.example.com/#/silences/new?filter=%7Balertname%3D%22HighErrorRate%22%7D\n[/info]"
+		if d.Kind == alert.KindAlertmanager && !strings.HasSuffix(got, silence) {
+			t.Errorf("Render(%s) = %q, want it to end with the silence link", d.Kind, got)
+		}
 	}
 }
 
