@@ -2,6 +2,7 @@ package chatwork_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 
 func follow(t *testing.T, body string) chatwork.Follow {
 	t.Helper()
-	tg, err := chatwork.Kind{}.Target(targetNode(t, "room: 42\n"+body))
+	tg, err := chatwork.Kind{}.DecodeFollowing(targetNode(t, "room: 42\n"+body))
 	if err != nil {
 		t.Fatalf("Target: %v", err)
 	}
@@ -106,7 +107,7 @@ func TestTargetTask(t *testing.T) {
 		})
 	}
 	// The target's mentions and its task are separate.
-	tg, err := chatwork.Kind{}.Target(targetNode(t, "room: 42\nmentions: {to: 9}\non_resolve: edit\ntask: {to: 1}\n"))
+	tg, err := chatwork.Kind{}.DecodeFollowing(targetNode(t, "room: 42\nmentions: {to: 9}\non_resolve: edit\ntask: {to: 1}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +145,32 @@ func TestTargetFollowErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			tg, err := chatwork.Kind{}.Target(targetNode(t, tt.body))
+			tg, err := chatwork.Kind{}.DecodeFollowing(targetNode(t, tt.body))
 			if err == nil {
 				t.Fatalf("Target = %+v, want an error", tg)
 			}
 			wantError(t, err, tt.line, tt.path, tt.reason)
 		})
+	}
+}
+
+// TestTargetRefusesWhatIsNotFollowedYet: until the dispatcher edits,
+// replies and makes tasks, a target asking for them is refused at load
+// rather than silently posted to.
+func TestTargetRefusesWhatIsNotFollowedYet(t *testing.T) {
+	t.Parallel()
+	refused := map[string]string{
+		"room: 42\non_resolve: edit\n":  "on_resolve: edit is not available",
+		"room: 42\non_resolve: reply\n": "on_resolve: reply is not available",
+		"room: 42\ntask: {to: 1}\n":     "task: is not available",
+	}
+	k := chatwork.Kind{}
+	for body, want := range refused {
+		if _, err := k.Target(targetNode(t, body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Target(%q) = %v, want an error containing %q", body, err, want)
+		}
+	}
+	if _, err := k.Target(targetNode(t, "room: 42\non_resolve: post\n")); err != nil {
+		t.Errorf("on_resolve: post: %v", err)
 	}
 }

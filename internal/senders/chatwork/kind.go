@@ -154,32 +154,59 @@ type mentions struct {
 
 // Target implements senders.Kind.
 func (Kind) Target(n confyaml.Node) (senders.Target, error) {
+	t, err := decodeTarget(n)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.followable(n); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// decodeTarget decodes and checks a chatwork target.
+func decodeTarget(n confyaml.Node) (target, error) {
 	var o targetOptions
 	if err := n.Decode(&o); err != nil {
-		return nil, err
+		return target{}, err
 	}
 	room := string(o.Room)
 	if room == "" {
-		return nil, n.Errorf("room is required for a chatwork target")
+		return target{}, n.Errorf("room is required for a chatwork target")
 	}
 	if !ValidRoomID(room) {
-		return nil, n.At("room").Errorf("chatwork room id must be a positive integer of at most 18 digits, got %q", room)
+		return target{}, n.At("room").Errorf("chatwork room id must be a positive integer of at most 18 digits, got %q", room)
 	}
 	t := target{room: room}
 	if o.Mentions != nil {
 		m := n.At("mentions")
 		if err := o.Mentions.Check(m); err != nil {
-			return nil, err
+			return target{}, err
 		}
 		if err := checkAccounts(m, o.Mentions.To, o.Mentions.Allow); err != nil {
-			return nil, err
+			return target{}, err
 		}
 		t.mentions = *o.Mentions
 	}
 	if err := t.decodeFollow(n, string(o.OnResolve), o.Task); err != nil {
-		return nil, err
+		return target{}, err
 	}
 	return t, nil
+}
+
+// followable refuses what the dispatcher does not yet carry out: the
+// options decode and check, and the API calls exist (EditMessage,
+// UpdateTaskStatus, AddTask, Me), but nothing remembers which message
+// carried a group yet, so a target that asked for an edit would silently
+// get a second post.
+func (t target) followable(n confyaml.Node) error {
+	if t.onResolve != "" && t.onResolve != ResolvePost {
+		return n.At("on_resolve").Errorf("on_resolve: %s is not available in this version of relay; remove it (every notification is posted)", t.onResolve)
+	}
+	if t.task != nil {
+		return n.At("task").Errorf("task: is not available in this version of relay; remove it")
+	}
+	return nil
 }
 
 // Direct implements senders.Kind: /v1/{source}/chatwork/{room}.
