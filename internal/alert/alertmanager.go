@@ -36,17 +36,9 @@ type amAlert struct {
 }
 
 // DecodeAlertmanager decodes an Alertmanager webhook payload (version "4";
-// a missing version is accepted).
+// a missing version is accepted): the payload, then each alert on its own,
+// so that an error names the alert it is in.
 func DecodeAlertmanager(body []byte) (*Data, error) {
-	if d, ok := decodeAlertmanagerOnce(body); ok {
-		return d, nil
-	}
-	return decodeAlertmanagerByParts(body)
-}
-
-// decodeAlertmanagerByParts decodes the payload, then each alert on its
-// own, so that an error names the alert it is in.
-func decodeAlertmanagerByParts(body []byte) (*Data, error) {
 	const src = SourceAlertmanager
 	var m amMessage
 	if err := decodeObject(src, "", body, &m); err != nil {

@@ -31,161 +31,121 @@ type Answer struct {
 // Calls never overlap.
 type CommitFunc func(group []Pending) []Answer
 
-// GroupCommitter makes durable ingest fast under concurrency: concurrent
-// Enqueue calls share one synced commit.
-//
-// There is no writer goroutine. The caller that finds no commit running
-// becomes the writer: it commits every batch waiting (up to MaxGroup),
-// its own among them, while later callers queue behind it. Once its own
-// batch is answered it hands the writer's role to the first caller still
-// waiting, which commits the next group. A lone caller, the common case
-// at low load, thus commits on its own goroutine: no hand-over to another
-// goroutine and back on the way to its answer.
+// GroupCommitter lets concurrent Enqueue calls share one synced commit:
+// one writer goroutine takes every batch waiting (up to MaxGroup), commits
+// them together and answers each caller, then takes the next group.
 type GroupCommitter struct {
-	commit CommitFunc
-
-	mu      sync.Mutex
-	queue   []*request
-	writing bool // a caller is the writer, or is being handed the role
-	closed  bool
-	idle    *sync.Cond // signalled when writing becomes false
+	commit   CommitFunc
+	requests chan *request // unbuffered: a send is taken by the writer
+	quit     chan struct{} // closed by Close
+	done     chan struct{} // closed when the writer has stopped
+	stop     sync.Once
 }
 
 type request struct {
 	Pending
-	reply chan reply // buffered(1): an answer, or the writer's role
+	reply chan reply // buffered(1)
 }
 
 type reply struct {
-	answer Answer
-	write  bool // the caller is now the writer; no answer yet
+	Answer
+	panicked any // the commit's panic, raised again in the caller
 }
 
-// NewGroupCommitter returns a committer that writes through commit.
+// NewGroupCommitter returns a committer that writes through commit and
+// starts its writer; Close stops it.
 func NewGroupCommitter(commit CommitFunc) *GroupCommitter {
-	g := &GroupCommitter{commit: commit}
-	g.idle = sync.NewCond(&g.mu)
+	g := &GroupCommitter{
+		commit:   commit,
+		requests: make(chan *request),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	go g.write()
 	return g
 }
 
 // Enqueue commits b with whatever else is waiting and returns once its
-// group is committed (or failed). Once queued, it waits for the answer
-// even if ctx ends: the batch may be committing, and Enqueue must never
-// say "failed" about a batch that is stored. (The commit skips a batch
-// whose ctx has ended before it is written.)
+// group is committed (or failed). Once the writer has taken it, it waits
+// for the answer even if ctx ends: the batch may be committing, and
+// Enqueue must never say "failed" about a batch that is stored. (The
+// commit skips a batch whose ctx has ended before it is written.) If the
+// commit panics, Enqueue panics with the same value.
 func (g *GroupCommitter) Enqueue(ctx context.Context, b Batch) (EnqueueResult, error) {
 	if err := ctx.Err(); err != nil {
 		return EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
 	}
 	r := &request{Pending: Pending{Ctx: ctx, Batch: b}, reply: make(chan reply, 1)}
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
+	select {
+	case g.requests <- r:
+	case <-g.quit:
 		return EnqueueResult{}, ErrClosed
 	}
-	g.queue = append(g.queue, r)
-	write := !g.writing
-	g.writing = true
-	g.mu.Unlock()
-	if !write {
-		rep := <-r.reply
-		if !rep.write {
-			return rep.answer.Result, rep.answer.Err
-		}
-	}
-	g.write(r)
 	rep := <-r.reply
-	return rep.answer.Result, rep.answer.Err
+	if rep.panicked != nil {
+		panic(rep.panicked)
+	}
+	return rep.Result, rep.Err
 }
 
-// write commits groups from the head of the queue until own is answered,
-// then hands the writer's role on.
-func (g *GroupCommitter) write(own *request) {
-	for answered := false; !answered; {
-		g.mu.Lock()
-		if g.closed {
-			g.stopLocked()
-			g.mu.Unlock()
+// write is the writer: it commits groups until Close.
+func (g *GroupCommitter) write() {
+	defer close(g.done)
+	for {
+		select {
+		case <-g.quit:
+			return
+		default:
+		}
+		var group []*request
+		select {
+		case r := <-g.requests:
+			group = append(group, r)
+		case <-g.quit:
 			return
 		}
-		n := min(len(g.queue), MaxGroup)
-		group := make([]*request, n)
-		copy(group, g.queue)
-		g.queue = g.queue[n:]
-		g.mu.Unlock()
-
-		g.commitGroup(group)
-		for _, r := range group {
-			answered = answered || r == own
+	more:
+		for len(group) < MaxGroup {
+			select {
+			case r := <-g.requests:
+				group = append(group, r)
+			default:
+				break more
+			}
 		}
+		g.commitGroup(group)
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.handOnLocked()
-}
-
-// handOnLocked gives the writer's role to the first caller still waiting,
-// or ends writing if none is or the committer is closed.
-func (g *GroupCommitter) handOnLocked() {
-	if g.closed || len(g.queue) == 0 {
-		g.stopLocked()
-		return
-	}
-	g.queue[0].reply <- reply{write: true}
-}
-
-// stopLocked ends writing: every call still queued is answered ErrClosed
-// if the committer is closed (none is queued otherwise).
-func (g *GroupCommitter) stopLocked() {
-	for _, r := range g.queue {
-		r.reply <- reply{answer: Answer{Err: ErrClosed}}
-	}
-	g.queue = nil
-	g.writing = false
-	g.idle.Broadcast()
 }
 
 // commitGroup commits one group and answers each of its callers. If the
-// commit panics (net/http recovers a handler's panic, so the process may
-// live on), the group is answered with an error, the writer's role is
-// released, and the panic goes on.
+// commit panics, every caller of the group panics with its value (net/http
+// and relay's handlers recover a handler's panic) and the writer goes on.
 func (g *GroupCommitter) commitGroup(group []*request) {
-	done := false
 	defer func() {
-		if done {
-			return
+		if v := recover(); v != nil {
+			for _, r := range group {
+				r.reply <- reply{panicked: v}
+			}
 		}
-		for _, r := range group {
-			r.reply <- reply{answer: Answer{Err: errPanicked}}
-		}
-		g.mu.Lock()
-		g.handOnLocked()
-		g.mu.Unlock()
 	}()
 	pending := make([]Pending, len(group))
 	for i, r := range group {
 		pending[i] = r.Pending
 	}
 	answers := g.commit(pending)
-	done = true
 	for i, r := range group {
 		if i < len(answers) {
-			r.reply <- reply{answer: answers[i]}
+			r.reply <- reply{Answer: answers[i]}
 		} else {
-			r.reply <- reply{answer: Answer{Err: errors.New("enqueue: the store gave no answer for this batch")}}
+			r.reply <- reply{Answer: Answer{Err: errors.New("enqueue: the store gave no answer for this batch")}}
 		}
 	}
 }
 
-var errPanicked = errors.New("enqueue: the commit panicked; the batch may or may not be stored")
-
-// Close waits for the group being committed, if any; Enqueue calls not yet
-// in a group, and later ones, return ErrClosed.
+// Close waits for the group being committed, if any, and stops the
+// writer; Enqueue calls not yet in a group, and later ones, return
+// ErrClosed.
 func (g *GroupCommitter) Close() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.closed = true
-	for g.writing {
-		g.idle.Wait()
-	}
+	g.stop.Do(func() { close(g.quit) })
+	<-g.done
 }

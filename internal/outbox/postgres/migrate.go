@@ -2,7 +2,7 @@ package postgres
 
 import (
 	"context"
-	_ "embed" // schema*.sql
+	_ "embed" // schema.sql
 	"errors"
 	"fmt"
 
@@ -10,25 +10,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// schema creates every table at schemaVersion.
+//
 //go:embed schema.sql
-var schemaV1 string
+var schema string
 
-//go:embed schema_v2.sql
-var schemaV2 string
+// schemaVersion is the version schema.sql creates. A later version will be
+// a script of its own, applied after it in the same way.
+const schemaVersion = 1
 
-//go:embed schema_v3.sql
-var schemaV3 string
-
-// migrations returns the schema versions in order: migrations()[i] brings
-// the schema from version i to i+1. Add new versions at the end.
-func migrations() []string {
-	return []string{schemaV1, schemaV2, schemaV3}
-}
-
-// migrate creates the schema if needed and applies the versions it has not
-// seen, each in its own transaction with its schema_migrations row. A
-// session advisory lock per schema makes replicas that start together
-// migrate one after the other: the later ones find the work done.
+// migrate creates the schema if it has no tables, in one transaction with
+// its schema_migrations row, and refuses a schema newer than this relay
+// knows. A session advisory lock per schema makes replicas that start
+// together migrate one after the other: the later ones find the work done.
 func (s *Store) migrate(ctx context.Context, pool *pgxpool.Pool) (err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -57,27 +51,23 @@ func (s *Store) migrate(ctx context.Context, pool *pgxpool.Pool) (err error) {
 	if err := conn.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	all := migrations()
-	if have > len(all) {
-		return fmt.Errorf("schema version %d is newer than this relay knows (%d)", have, len(all))
+	switch {
+	case have > schemaVersion:
+		return fmt.Errorf("schema version %d is newer than this relay knows (%d)", have, schemaVersion)
+	case have == schemaVersion:
+		return nil
 	}
-	for v := have + 1; v <= len(all); v++ {
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, all[v-1]); err != nil {
-				return fmt.Errorf("apply migration %d: %w", v, err)
-			}
-			now, err := s.clock(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, v, now); err != nil {
-				return fmt.Errorf("record migration %d: %w", v, err)
-			}
-			return nil
-		})
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, schema); err != nil {
+			return fmt.Errorf("apply migration %d: %w", schemaVersion, err)
+		}
+		now, err := s.clock(ctx, tx)
 		if err != nil {
 			return err
 		}
-	}
-	return nil
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, schemaVersion, now); err != nil {
+			return fmt.Errorf("record migration %d: %w", schemaVersion, err)
+		}
+		return nil
+	})
 }

@@ -2,8 +2,9 @@
 --
 -- The same tables and columns as the SQLite store's schema.sql (read the
 -- column notes there), in PostgreSQL's dialect: identity ids, BIGINT Unix
--- milliseconds (UTC) for every time. Two tables are new, because with
--- several replicas the limiter log cannot live in one process's memory:
+-- milliseconds (UTC) for every time. Two tables matter more here, because
+-- with several replicas the limiter log cannot live in one process's
+-- memory:
 --
 -- limiter_slots: the sliding-window log. One row per slot taken for a
 --   limiter key (a room, a token) at `at`. Claim counts the rows of a key in
@@ -11,6 +12,11 @@
 --
 -- limiter_pauses: a key held shut until `until` (a 429's reset). A later
 --   pause wins; an earlier one never shortens a pause in force.
+--
+-- messages_lane_claimed lets Claim ask "does this lane hold an unexpired
+-- lease?" with one index seek, instead of reading every message of the
+-- lane. group_posts is the last message delivered per lane and
+-- notification group, written by Ack and read by Requeue.
 --
 -- Every replica on the schema shares all of it: the queue, the dedup keys
 -- and the limiter, so the limits are global.
@@ -24,6 +30,8 @@ CREATE TABLE messages (
 	notification_id TEXT   NOT NULL,
 	source          TEXT   NOT NULL,
 	route           TEXT   NOT NULL,
+	group_key       TEXT   NOT NULL DEFAULT '',
+	origin_id       BIGINT NOT NULL DEFAULT 0,
 	created_at      BIGINT NOT NULL,
 	available_at    BIGINT NOT NULL,
 	attempts        INTEGER NOT NULL DEFAULT 0,
@@ -33,6 +41,7 @@ CREATE TABLE messages (
 );
 
 CREATE INDEX messages_lane_id ON messages (lane, id);
+CREATE INDEX messages_lane_claimed ON messages (lane, claimed_until);
 CREATE INDEX messages_sender_created ON messages (sender, created_at);
 
 CREATE TABLE dead_letters (
@@ -44,6 +53,8 @@ CREATE TABLE dead_letters (
 	notification_id TEXT   NOT NULL,
 	source          TEXT   NOT NULL,
 	route           TEXT   NOT NULL,
+	group_key       TEXT   NOT NULL DEFAULT '',
+	origin_id       BIGINT NOT NULL DEFAULT 0,
 	created_at      BIGINT NOT NULL,
 	available_at    BIGINT NOT NULL,
 	attempts        INTEGER NOT NULL,
@@ -64,6 +75,17 @@ CREATE TABLE dedup (
 );
 
 CREATE INDEX dedup_expires ON dedup (expires_at);
+
+CREATE TABLE group_posts (
+	lane            TEXT   NOT NULL,
+	group_key       TEXT   NOT NULL,
+	last_message_id BIGINT NOT NULL,
+	last_origin_id  BIGINT NOT NULL,
+	delivered_at    BIGINT NOT NULL,
+	PRIMARY KEY (lane, group_key)
+);
+
+CREATE INDEX group_posts_delivered ON group_posts (delivered_at);
 
 CREATE TABLE heartbeat (
 	id  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

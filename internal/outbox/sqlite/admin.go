@@ -123,9 +123,13 @@ func (s *Store) sweeper() {
 // can need any more, and returns how many dedup keys it deleted.
 func (s *Store) sweep(ctx context.Context) (int64, error) {
 	now := s.now()
-	n, err := s.sweepDedup(ctx, now)
+	res, err := s.db.ExecContext(ctx, `DELETE FROM dedup WHERE expires_at <= ?`, now.UnixMilli())
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("sweep dedup: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sweep dedup: %w", err)
 	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM limiter_slots WHERE at <= ?`, now.Add(-limiterMemory).UnixMilli()); err != nil {
 		return 0, fmt.Errorf("sweep limiter slots: %w", err)

@@ -82,41 +82,6 @@ func (f *dedupFixture) sweep(want int64) {
 	}
 }
 
-// TestDedupKeysWhoseHashesCollide makes every key hash alike: the index
-// keeps one key by its hash and the others by name, and finds each through
-// expiry, take-over, sweeping and a restart.
-func TestDedupKeysWhoseHashesCollide(t *testing.T) {
-	t.Parallel()
-	f := newDedupFixture(t, Options{})
-	f.s.dedup.hash = func(string) uint64 { return 7 }
-	a := f.stored("a")
-	f.advance(30 * time.Second)
-	b, c := f.stored("b"), f.stored("c")
-	f.duplicate("a", a)
-	f.duplicate("b", b)
-	f.duplicate("c", c)
-
-	f.advance(31 * time.Second) // a expired, b and c not
-	a2 := f.stored("a")         // takes a's row over
-	f.duplicate("a", a2)
-	f.duplicate("b", b)
-	f.sweep(0)
-
-	f.advance(30 * time.Second) // b and c expired
-	f.sweep(2)
-	f.duplicate("a", a2)
-	c2 := f.stored("c")
-	f.duplicate("c", c2)
-
-	if err := f.s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.s = open(t, f.path, f.opts)
-	f.duplicate("a", a2)
-	f.duplicate("c", c2)
-	f.stored("b")
-}
-
 // TestDedupKeyClaimedAgainAfterSweep: a swept key's row id is reused by
 // the next row; the key claimed again is found as a duplicate.
 func TestDedupKeyClaimedAgainAfterSweep(t *testing.T) {

@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql/driver"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +10,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/outbox"
 )
 
@@ -29,34 +28,21 @@ func (s *Store) Enqueue(ctx context.Context, b outbox.Batch) (outbox.EnqueueResu
 	return res, err
 }
 
-// commitGroup is the store's outbox.CommitFunc: it writes each batch, or
-// nothing of it, commits once, and answers every batch.
-//
-// The group is first written with the bare statements, without a
-// savepoint or statement journal per batch. If one of them fails, SQLite
-// may have rolled back the whole transaction, so the writer rolls back
-// and writes the group again isolating each batch (savepoints, RETURNING
-// statements): then only the batch that cannot be stored fails.
+// commitGroup is the store's outbox.CommitFunc: it writes each batch under
+// its own savepoint, commits once, and answers every batch.
 //
 // Before it writes, it checks that the path still names the file the store
 // opened (one stat): what it commits to a deleted file is lost at restart.
 func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
-	if err := s.health.checkFile(); err != nil {
-		answers := make([]outbox.Answer, len(group))
-		for i := range answers {
-			answers[i].Err = err
+	answers := make([]outbox.Answer, len(group))
+	err := s.health.checkFile()
+	if err == nil {
+		err = s.writeGroup(group, answers)
+		s.commits.Add(1)
+		if err != nil {
+			err = s.fail(fmt.Errorf("enqueue: %w", err))
+			s.log.Error("outbox group commit failed", zap.Int("batches", len(group)), zap.Error(err))
 		}
-		return answers
-	}
-	answers, err := s.writeGroup(group, false)
-	var again *writeAgain
-	if errors.As(err, &again) {
-		answers, err = s.writeGroup(group, true)
-	}
-	s.commits.Add(1)
-	if err != nil {
-		err = s.fail(fmt.Errorf("enqueue: %w", err))
-		s.log.Error("outbox group commit failed", zap.Int("batches", len(group)), zap.Error(err))
 	}
 	var added int64
 	for i := range answers {
@@ -69,282 +55,200 @@ func (s *Store) commitGroup(group []outbox.Pending) []outbox.Answer {
 	return answers
 }
 
-// writeGroup writes the group in one transaction and commits it; isolate
-// says whether each batch is written so that its failure leaves the others
-// alone. Without isolate, a failed statement ends the group with a
-// *writeAgain error and nothing committed.
-func (s *Store) writeGroup(group []outbox.Pending, isolate bool) ([]outbox.Answer, error) {
-	s.dedup.mu.Lock() // before the connection; see dedupIndex
-	defer s.dedup.mu.Unlock()
+// writeGroup writes the group in one transaction and commits it, filling
+// in one answer per batch. An error means nothing of the group is stored.
+func (s *Store) writeGroup(group []outbox.Pending, answers []outbox.Answer) error {
+	// Not a caller's context: one caller giving up must not fail the
+	// others' commit.
 	ctx := context.Background()
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = conn.Close() }()
-	answers := make([]outbox.Answer, len(group))
-	err = conn.Raw(func(dc any) error {
-		w, err := s.writesOn(dc)
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		return w.inTx(func() error {
-			g := groupState{now: s.now(), seen: map[string]string{}, isolate: isolate}
-			for i, r := range group {
-				a, err := s.enqueueOne(w, &g, r)
-				if err != nil {
-					return err
-				}
-				answers[i] = a
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		g := groupState{now: s.now(), queued: int(s.queued.Load()), st: s.enqueue.in(ctx, tx)}
+		for i, r := range group {
+			a, err := s.enqueueOne(ctx, &g, r)
+			if err != nil {
+				return err
 			}
-			return nil
-		})
+			answers[i] = a
+			g.queued += len(a.Result.IDs)
+		}
+		return nil
 	})
-	return answers, err
 }
-
-// writesOn returns the writer's statements prepared on dc, the driver
-// connection database/sql holds for the store, preparing them if they are
-// not. Statements of a connection database/sql has replaced are dropped,
-// not closed: their connection is closed already.
-func (s *Store) writesOn(dc any) (*writeStmts, error) {
-	if s.writes != nil && s.writes.conn == dc {
-		return s.writes, nil
-	}
-	conn, ok := dc.(driver.Conn)
-	if !ok {
-		return nil, fmt.Errorf("prepare writes: %T is not a driver connection", dc)
-	}
-	w, err := prepareWrites(conn)
-	if err != nil {
-		return nil, err
-	}
-	s.writes = w
-	return w, nil
-}
-
-// writeAgain is the error of a statement that failed while a group was
-// written without isolating its batches: the group must be written again,
-// isolating them.
-type writeAgain struct{ err error }
-
-func (e *writeAgain) Error() string { return e.err.Error() }
-func (e *writeAgain) Unwrap() error { return e.err }
 
 // groupState is what one group commit knows beyond the database.
 type groupState struct {
-	now     time.Time
-	seen    map[string]string // DedupKeys written in this group -> NotificationID
-	added   int               // messages written in this group
-	isolate bool              // write each batch so that its failure leaves the others alone
-	dest    struct {          // the destination of the message written last
-		of         delivery.Destination
-		lane, json string
+	now    time.Time
+	queued int           // queued messages, with those this group wrote so far
+	st     *enqueueStmts // the statements, in the group's transaction
+}
+
+// enqueueStmts are the statements a group commit runs for every batch,
+// prepared once at Open on the store's database.
+type enqueueStmts struct {
+	savepoint, rollbackTo, release *sql.Stmt
+	claimDedup, dedupHolder        *sql.Stmt
+	insertMessage                  *sql.Stmt
+}
+
+// stmtSQL is a statement of enqueueStmts and its SQL.
+type stmtSQL struct {
+	stmt **sql.Stmt
+	sql  string
+}
+
+// all lists every statement with its SQL.
+func (e *enqueueStmts) all() []stmtSQL {
+	return []stmtSQL{
+		{&e.savepoint, `SAVEPOINT batch`},
+		{&e.rollbackTo, `ROLLBACK TO batch`},
+		{&e.release, `RELEASE batch`},
+		// (key, notification_id, expires_at, now): inserts the key, or takes
+		// over the row of an expired one; changes nothing if it is held.
+		{&e.claimDedup, `INSERT INTO dedup (key, notification_id, expires_at) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at
+			WHERE dedup.expires_at <= ?`},
+		{&e.dedupHolder, `SELECT notification_id FROM dedup WHERE key = ?`},
+		// INSERT ... SELECT is an insert that may write several rows, so
+		// SQLite keeps a statement journal for it
+		// (https://sqlite.org/tempfiles.html, statement journals): a full
+		// disk undoes this statement only, not the transaction
+		// (TestGroupCommitIsolatesFailingBatch).
+		{&e.insertMessage, `INSERT INTO messages
+			(lane, sender, destination, body, notification_id, source, route, group_key, created_at, available_at)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`},
 	}
 }
 
-// enqueueOne writes one batch, or nothing of it, and answers it. An error
-// means the group must not commit.
-func (s *Store) enqueueOne(w *writeStmts, g *groupState, r outbox.Pending) (outbox.Answer, error) {
+// prepareEnqueue prepares the group commit's statements on db.
+func prepareEnqueue(ctx context.Context, db *sql.DB) (*enqueueStmts, error) {
+	e := &enqueueStmts{}
+	for _, st := range e.all() {
+		p, err := db.PrepareContext(ctx, st.sql)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("prepare enqueue: %w", err), e.close())
+		}
+		*st.stmt = p
+	}
+	return e, nil
+}
+
+// in returns the statements bound to tx.
+func (e *enqueueStmts) in(ctx context.Context, tx *sql.Tx) *enqueueStmts {
+	in := &enqueueStmts{}
+	mine := e.all()
+	for i, st := range in.all() {
+		*st.stmt = tx.StmtContext(ctx, *mine[i].stmt)
+	}
+	return in
+}
+
+// close closes the statements prepared so far.
+func (e *enqueueStmts) close() error {
+	var errs []error
+	for _, st := range e.all() {
+		if *st.stmt != nil {
+			errs = append(errs, (*st.stmt).Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// enqueueOne writes one batch under a savepoint and answers it, or rolls
+// the savepoint back and answers the error. An error of its own means the
+// transaction is lost and the group must fail: SQLite rolls back the whole
+// transaction, savepoints and all, on some errors (an I/O error, a full
+// disk in a statement without a statement journal), and then the rollback
+// to the savepoint fails.
+func (s *Store) enqueueOne(ctx context.Context, g *groupState, r outbox.Pending) (outbox.Answer, error) {
 	b := r.Batch
 	if err := r.Ctx.Err(); err != nil {
 		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
-	if id, ok := g.seen[b.DedupKey]; ok && b.DedupKey != "" {
-		return duplicate(id), nil
+	if _, err := g.st.savepoint.ExecContext(ctx); err != nil {
+		return outbox.Answer{}, fmt.Errorf("open savepoint: %w", err)
 	}
-	if limit := s.opts.MaxQueued; limit > 0 && int(s.queued.Load())+g.added+len(b.Messages) > limit {
-		a, err := s.fullOrDuplicate(w, g, b)
-		if err != nil && !g.isolate {
-			return outbox.Answer{}, &writeAgain{err}
+	res, err := s.writeBatch(ctx, g, b)
+	if err != nil || res.Duplicate {
+		if _, rerr := g.st.rollbackTo.ExecContext(ctx); rerr != nil {
+			return outbox.Answer{}, errors.Join(err, fmt.Errorf("roll back batch: %w", rerr))
 		}
-		return a, nil
 	}
-	first, ids, err, fail := s.writeBatch(w, g, b)
+	if _, rerr := g.st.release.ExecContext(ctx); rerr != nil {
+		return outbox.Answer{}, errors.Join(err, fmt.Errorf("release savepoint: %w", rerr))
+	}
 	switch {
-	case fail != nil:
-		return outbox.Answer{}, fail
-	case err != nil && !g.isolate:
-		return outbox.Answer{}, &writeAgain{err}
+	case errors.Is(err, outbox.ErrFull):
+		return outbox.Answer{Err: err}, nil
 	case err != nil:
 		return outbox.Answer{Err: fmt.Errorf("enqueue: %w", err)}, nil
 	}
-	if first != "" {
-		return duplicate(first), nil
-	}
-	if b.DedupKey != "" {
-		g.seen[b.DedupKey] = b.NotificationID
-	}
-	g.added += len(ids)
-	return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}}, nil
+	return outbox.Answer{Result: res}, nil
 }
 
-// writeBatch writes the batch: its dedup key, then its messages unless an
-// unexpired batch holds the key (then it returns that batch's
-// NotificationID).
-//
-// Written bare (g.isolate false), an error leaves the transaction unusable.
-// Isolated, an error (err) undoes the batch and leaves the rest of the
-// transaction usable; an error that leaves the batch half written (fail)
-// fails the whole group. An isolated batch of one message (one per webhook,
-// nearly always) runs no savepoint: a statement is atomic by itself, so if
-// the message's insert fails, deleting the key's row undoes the claim (a key
-// that was free or expired before is as good as absent). A larger batch
-// writes under a savepoint and rolls back to it.
-func (s *Store) writeBatch(w *writeStmts, g *groupState, b outbox.Batch) (first string, ids []int64, err, fail error) {
-	savepoint := g.isolate && len(b.Messages) != 1
-	if savepoint {
-		if _, err := w.exec(w.savepoint); err != nil {
-			return "", nil, fmt.Errorf("open savepoint: %w", err), nil
-		}
-	}
-	var key int64 // the dedup row written, if any
+// writeBatch claims the batch's dedup key, checks the cap and inserts the
+// messages. On a duplicate it writes nothing and says so.
+func (s *Store) writeBatch(ctx context.Context, g *groupState, b outbox.Batch) (outbox.EnqueueResult, error) {
 	if b.DedupKey != "" {
-		first, key, err = s.claimDedup(w, g, b)
-	}
-	if err == nil && first == "" {
-		ids, err = s.insertMessages(w, g, b)
-		if err != nil && g.isolate && !savepoint && key != 0 {
-			if _, ferr := w.exec(w.forgetDedup, key); ferr != nil {
-				// The key would outlive its message and make the sender's
-				// retry a duplicate: fail the whole group instead.
-				return "", nil, nil, errors.Join(err, fmt.Errorf("forget dedup key: %w", ferr))
-			}
-		}
-	}
-	if savepoint {
+		first, err := s.claimDedupKey(ctx, g, b)
 		if err != nil {
-			if _, rerr := w.exec(w.rollbackTo); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("roll back batch: %w", rerr))
-			}
-		}
-		if _, rerr := w.exec(w.release); rerr != nil && err == nil {
-			err = fmt.Errorf("release savepoint: %w", rerr)
-		}
-	}
-	return first, ids, err, nil
-}
-
-// duplicate answers a batch whose dedup key first came with notification
-// first.
-func duplicate(first string) outbox.Answer {
-	return outbox.Answer{Result: outbox.EnqueueResult{NotificationID: first, Duplicate: true}}
-}
-
-// fullOrDuplicate answers a batch that would take the queue over its cap:
-// a duplicate is answered as one, anything else is refused. The error is
-// that of the look-up, also in the answer.
-func (s *Store) fullOrDuplicate(w *writeStmts, g *groupState, b outbox.Batch) (outbox.Answer, error) {
-	if b.DedupKey != "" {
-		first, err := s.remembered(w, g.now, b.DedupKey)
-		if err != nil {
-			return outbox.Answer{Err: err}, err
+			return outbox.EnqueueResult{}, err
 		}
 		if first != "" {
-			return duplicate(first), nil
+			return outbox.EnqueueResult{NotificationID: first, Duplicate: true}, nil
 		}
 	}
-	return outbox.Answer{Err: fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)}, nil
-}
-
-// remembered returns the NotificationID of a committed, unexpired batch
-// with key, or "".
-func (s *Store) remembered(w *writeStmts, now time.Time, key string) (string, error) {
-	row, found, _, err := s.findDedup(w, key)
-	if err != nil {
-		return "", fmt.Errorf("enqueue: look up dedup key: %w", err)
+	if limit := s.opts.MaxQueued; limit > 0 && g.queued+len(b.Messages) > limit {
+		return outbox.EnqueueResult{}, fmt.Errorf("enqueue %d messages: %w", len(b.Messages), outbox.ErrFull)
 	}
-	if !found || row.expires <= now.UnixMilli() {
-		return "", nil
-	}
-	return row.notification, nil
-}
-
-// claimDedup remembers the batch's dedup key for the DedupTTL unless an
-// unexpired batch holds it; then it returns that batch's NotificationID
-// and changes nothing. A key an expired batch held is taken over, in its
-// row. It returns the id of the row it wrote.
-func (s *Store) claimDedup(w *writeStmts, g *groupState, b outbox.Batch) (first string, id int64, err error) {
-	row, found, taken, err := s.findDedup(w, b.DedupKey)
-	if err != nil {
-		return "", 0, fmt.Errorf("enqueue: look up dedup key: %w", err)
-	}
-	expires := g.now.Add(s.opts.DedupTTL).UnixMilli()
-	switch {
-	case found && row.expires > g.now.UnixMilli():
-		return row.notification, 0, nil
-	case found && g.isolate:
-		ok, err := w.query(w.renewDedup, w.value, b.NotificationID, expires, row.id)
-		clear(w.value)
-		if err == nil && !ok {
-			err = errors.New("the row vanished")
-		}
-		if err != nil {
-			return "", 0, fmt.Errorf("remember dedup key: %w", err)
-		}
-		return "", row.id, nil
-	case found:
-		if _, err := w.exec(w.bareRenewDedup, b.NotificationID, expires, row.id); err != nil {
-			return "", 0, fmt.Errorf("remember dedup key: %w", err)
-		}
-		return "", row.id, nil
-	}
-	id, err = w.insertID(g.isolate, w.bareInsertDedup, w.insertDedup, b.DedupKey, b.NotificationID, expires)
-	if err != nil {
-		return "", 0, fmt.Errorf("remember dedup key: %w", err)
-	}
-	s.dedup.set(b.DedupKey, id, taken)
-	return "", id, nil
-}
-
-// insertMessages inserts the batch's messages.
-func (s *Store) insertMessages(w *writeStmts, g *groupState, b outbox.Batch) ([]int64, error) {
 	ids := make([]int64, 0, len(b.Messages))
 	for _, m := range b.Messages {
-		args, err := g.messageArgs(b, m)
+		dest, err := json.Marshal(m.Dest)
 		if err != nil {
-			return nil, err
+			return outbox.EnqueueResult{}, fmt.Errorf("encode destination: %w", err)
 		}
-		id, err := w.insertID(g.isolate, w.bareInsertMessage, w.insertMessage, args...)
+		created := g.now
+		if !m.CreatedAt.IsZero() {
+			created = m.CreatedAt
+		}
+		nid := m.NotificationID
+		if nid == "" {
+			nid = b.NotificationID
+		}
+		res, err := g.st.insertMessage.ExecContext(ctx,
+			m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body, nid, m.Source, m.Route, m.Group,
+			created.UnixMilli(), g.now.UnixMilli())
 		if err != nil {
-			return nil, fmt.Errorf("insert message: %w", err)
+			return outbox.EnqueueResult{}, fmt.Errorf("insert message: %w", err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return outbox.EnqueueResult{}, fmt.Errorf("insert message: %w", err)
 		}
 		ids = append(ids, id)
 	}
-	return ids, nil
+	return outbox.EnqueueResult{NotificationID: b.NotificationID, IDs: ids}, nil
 }
 
-// messageArgs are the arguments of sqlInsertMessage for m of b.
-func (g *groupState) messageArgs(b outbox.Batch, m delivery.Message) ([]driver.Value, error) {
-	lane, dest, err := g.encode(m.Dest)
+// claimDedupKey remembers b's key until now + DedupTTL and returns "", or
+// returns the NotificationID of the unexpired batch that holds the key
+// (also one written earlier in this group). A key an expired batch held is
+// taken over.
+func (s *Store) claimDedupKey(ctx context.Context, g *groupState, b outbox.Batch) (string, error) {
+	res, err := g.st.claimDedup.ExecContext(ctx,
+		b.DedupKey, b.NotificationID, g.now.Add(s.opts.DedupTTL).UnixMilli(), g.now.UnixMilli())
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("remember dedup key: %w", err)
 	}
-	ms := g.now.UnixMilli()
-	created := ms
-	if !m.CreatedAt.IsZero() {
-		created = m.CreatedAt.UnixMilli()
-	}
-	nid := m.NotificationID
-	if nid == "" {
-		nid = b.NotificationID
-	}
-	return []driver.Value{lane, m.Dest.Sender, dest, m.Body, nid, m.Source, m.Route, m.Group, created, ms}, nil
-}
-
-// encode returns d's lane and JSON, as the previous message's if it went
-// to the same destination (nearly every message of a group does).
-func (g *groupState) encode(d delivery.Destination) (lane, dest string, err error) {
-	if g.dest.json != "" && sameDestination(g.dest.of, d) {
-		return g.dest.lane, g.dest.json, nil
-	}
-	j, err := json.Marshal(d)
+	n, err := res.RowsAffected()
 	if err != nil {
-		return "", "", fmt.Errorf("encode destination: %w", err)
+		return "", fmt.Errorf("remember dedup key: %w", err)
 	}
-	g.dest.of, g.dest.lane, g.dest.json = d, d.Lane(), string(j)
-	return g.dest.lane, g.dest.json, nil
+	if n == 1 {
+		return "", nil
+	}
+	var first string
+	if err := g.st.dedupHolder.QueryRowContext(ctx, b.DedupKey).Scan(&first); err != nil {
+		return "", fmt.Errorf("look up dedup key: %w", err)
+	}
+	return first, nil
 }
-
-// sameDestination reports whether a and b are equal in every field.
-func sameDestination(a, b delivery.Destination) bool { return a == b }

@@ -10,36 +10,6 @@ import (
 	"github.com/relayhq/relay/internal/outbox"
 )
 
-// TestSameDestinationComparesEveryField changes each field of a
-// destination in turn: the writer must not reuse the previous message's
-// encoding for a destination that differs in any of them.
-func TestSameDestinationComparesEveryField(t *testing.T) {
-	t.Parallel()
-	base := delivery.Destination{Sender: "chatmessenger", Address: "panel/ops?users=a@example.com"}
-	if !sameDestination(base, base) {
-		t.Fatal("a destination differs from itself")
-	}
-	typ := reflect.TypeFor[delivery.Destination]()
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		changed := base
-		v := reflect.ValueOf(&changed).Elem().Field(i)
-		switch v.Kind() {
-		case reflect.String:
-			v.SetString(v.String() + "-other")
-		case reflect.Bool:
-			v.SetBool(!v.Bool())
-		case reflect.Slice:
-			v.Set(reflect.Append(v, reflect.ValueOf("other@example.com")))
-		default:
-			t.Fatalf("field %s of kind %s: teach this test to change it", f.Name, v.Kind())
-		}
-		if sameDestination(base, changed) {
-			t.Errorf("destinations that differ in %s compare the same", f.Name)
-		}
-	}
-}
-
 // TestEachMessageKeepsItsDestination enqueues one batch whose messages go
 // to alternating destinations: each is stored with its own lane and
 // destination.

@@ -16,6 +16,13 @@
 --   body           the rendered message.
 --   notification_id, source, route
 --                  where it came from (the webhook's 202 id, logs, metrics).
+--   group_key      the notification group of the message
+--                  (delivery.Message.Group: Alertmanager's or Grafana's
+--                  groupKey); '' for sources without one.
+--   origin_id      the id the message was first enqueued with, kept when
+--                  Requeue gives it a new id; 0 means the message's own id.
+--                  COALESCE(NULLIF(origin_id, 0), id) orders the
+--                  notifications of a group as they were accepted.
 --   created_at     when the webhook was accepted (max age, oldest age).
 --   available_at   not claimable before this (retry backoff).
 --   attempts       failed attempts that used up the retry budget.
@@ -24,6 +31,12 @@
 --   last_reason, last_answer
 --                  why the last attempt failed and what the upstream said.
 --
+--   messages_lane_id lets Claim read a lane's head and count its messages,
+--   and Lanes hop from lane to lane, by index seeks. messages_lane_claimed
+--   answers Claim's "does this lane hold an unexpired lease?" with one seek;
+--   it is partial, so it holds only the leased messages, and a query uses
+--   it only if its WHERE names the index's condition (claimed_until > 0).
+--
 -- dead_letters: messages that will not be delivered without help. The
 --   columns of messages (id is the message's id) plus why it died (reason,
 --   answer) and when (died_at). Requeue moves rows back into messages with
@@ -31,7 +44,27 @@
 --
 -- dedup: DedupKeys of accepted batches, remembered until expires_at, so a
 --   webhook sent twice (Alertmanager HA peers) is answered with the first
---   batch's notification_id and stored once. Expired rows are swept.
+--   batch's notification_id and stored once. A key is written, and
+--   committed, with its batch; a key whose row has expired is taken over by
+--   the next batch with it. Expired rows are swept.
+--
+-- group_posts: per lane and notification group, the last message delivered
+--   (Ack writes it in the transaction that deletes the message):
+--   last_message_id  its outbox id;
+--   last_origin_id   the newest origin order (see origin_id) delivered;
+--   delivered_at     when it was acknowledged.
+--   Requeue skips a dead letter whose group has a newer notification
+--   delivered here or queued. Rows not written for outbox.GroupPostMemory
+--   are swept.
+--
+-- limiter_slots: one row per slot taken (per limiter key, at), the
+--   sliding-window log of what was posted. A restarted relay loads the
+--   recent rows, so it does not post a second burst into a room that is
+--   still full in Chatwork's window. Rows older than the longest window
+--   are swept.
+-- limiter_pauses: a key held shut until `until` (a 429's reset), so a
+--   restart honours a pause in force. The PostgreSQL store keeps the same
+--   two tables and makes them the one shared log of every replica.
 --
 -- heartbeat: scratch table for Ping's real write; it stays empty.
 --
@@ -51,6 +84,8 @@ CREATE TABLE messages (
 	notification_id TEXT    NOT NULL,
 	source          TEXT    NOT NULL,
 	route           TEXT    NOT NULL,
+	group_key       TEXT    NOT NULL DEFAULT '',
+	origin_id       INTEGER NOT NULL DEFAULT 0,
 	created_at      INTEGER NOT NULL,
 	available_at    INTEGER NOT NULL,
 	attempts        INTEGER NOT NULL DEFAULT 0,
@@ -59,6 +94,7 @@ CREATE TABLE messages (
 	last_answer     TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX messages_lane_id ON messages (lane, id);
+CREATE INDEX messages_lane_claimed ON messages (lane, claimed_until) WHERE claimed_until > 0;
 CREATE INDEX messages_sender_created ON messages (sender, created_at);
 
 CREATE TABLE dead_letters (
@@ -70,6 +106,8 @@ CREATE TABLE dead_letters (
 	notification_id TEXT    NOT NULL,
 	source          TEXT    NOT NULL,
 	route           TEXT    NOT NULL,
+	group_key       TEXT    NOT NULL DEFAULT '',
+	origin_id       INTEGER NOT NULL DEFAULT 0,
 	created_at      INTEGER NOT NULL,
 	available_at    INTEGER NOT NULL,
 	attempts        INTEGER NOT NULL,
@@ -88,6 +126,27 @@ CREATE TABLE dedup (
 	expires_at      INTEGER NOT NULL
 );
 CREATE INDEX dedup_expires ON dedup (expires_at);
+
+CREATE TABLE group_posts (
+	lane            TEXT    NOT NULL,
+	group_key       TEXT    NOT NULL,
+	last_message_id INTEGER NOT NULL,
+	last_origin_id  INTEGER NOT NULL,
+	delivered_at    INTEGER NOT NULL,
+	PRIMARY KEY (lane, group_key)
+);
+CREATE INDEX group_posts_delivered ON group_posts (delivered_at);
+
+CREATE TABLE limiter_slots (
+	key TEXT    NOT NULL,
+	at  INTEGER NOT NULL
+);
+CREATE INDEX limiter_slots_key_at ON limiter_slots (key, at);
+
+CREATE TABLE limiter_pauses (
+	key   TEXT    PRIMARY KEY,
+	until INTEGER NOT NULL
+);
 
 CREATE TABLE heartbeat (
 	id  INTEGER PRIMARY KEY,

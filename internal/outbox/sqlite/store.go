@@ -1,8 +1,8 @@
 // Package sqlite is relay's default outbox store: one SQLite file (WAL,
 // synchronous=FULL) owned by one relay process. Enqueues from concurrent
-// webhooks are committed together by one writer goroutine (group commit),
-// so durable ingest stays fast under load. The limiter log, and the index
-// of dedup keys, live in memory, rebuilt from the file at Open.
+// webhooks are committed together (outbox.GroupCommitter), one synced
+// transaction per group. The limiter log lives in memory, rebuilt from the
+// file at Open.
 package sqlite
 
 import (
@@ -56,9 +56,8 @@ type Store struct {
 	limiter *limiter.Log
 	now     func() time.Time
 
-	writes *writeStmts // prepared once for the writer, on its connection
-	dedup  *dedupIndex // where each dedup key's row is
-	lanes  *sql.Stmt   // sqlLanes, which the dispatcher runs after every Enqueue
+	lanes   *sql.Stmt     // sqlLanes, which the dispatcher runs after every Enqueue
+	enqueue *enqueueStmts // what a group commit runs
 
 	queued  atomic.Int64 // queued (not dead) messages, for MaxQueued
 	commits atomic.Int64 // group commits made, for benchmarks
@@ -115,7 +114,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		log:     opts.Logger,
 		limiter: opts.Limiter,
 		now:     opts.Now,
-		dedup:   newDedupIndex(),
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		health:  health{path: path, log: opts.Logger},
@@ -131,15 +129,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
-	if err := s.prepareWrites(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("open outbox %s: %w", path, err)
-	}
 	// Prepared once: compiling the recursive query took two thirds of
 	// each Lanes call.
 	if s.lanes, err = db.PrepareContext(ctx, sqlLanes); err != nil {
-		_ = errors.Join(s.closeWrites(), db.Close())
+		_ = db.Close()
 		return nil, fmt.Errorf("open outbox %s: prepare lanes: %w", path, err)
+	}
+	if s.enqueue, err = prepareEnqueue(ctx, db); err != nil {
+		_ = errors.Join(s.lanes.Close(), db.Close())
+		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
 	s.group = outbox.NewGroupCommitter(s.commitGroup)
 	s.done.Add(1)
@@ -178,7 +176,7 @@ func dsn(path string, maxPages int) string {
 const sqlClearLeases = `UPDATE messages SET claimed_until = 0 WHERE claimed_until > 0`
 
 // init checks the database, migrates the schema, clears leases, counts the
-// queue and loads the dedup index and the limiter log.
+// queue and loads the limiter log.
 func (s *Store) init(ctx context.Context) error {
 	if err := quickCheck(ctx, s.db); err != nil {
 		return err
@@ -194,9 +192,6 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("count queue: %w", err)
 	}
 	s.queued.Store(n)
-	if err := s.loadDedup(ctx); err != nil {
-		return err
-	}
 	return s.loadLimiter(ctx)
 }
 
@@ -242,43 +237,11 @@ func (s *Store) Close() error {
 		s.group.Close()
 		close(s.quit)
 		s.done.Wait()
-		if cerr := errors.Join(s.closeWrites(), s.lanes.Close(), s.db.Close()); cerr != nil {
+		if cerr := errors.Join(s.enqueue.close(), s.lanes.Close(), s.db.Close()); cerr != nil {
 			err = fmt.Errorf("close outbox: %w", cerr)
 		}
 	})
 	return err
-}
-
-// prepareWrites prepares the writer's statements on the store's connection.
-func (s *Store) prepareWrites(ctx context.Context) error {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("prepare writes: %w", err)
-	}
-	defer func() { _ = conn.Close() }()
-	return conn.Raw(func(dc any) error {
-		_, err := s.writesOn(dc)
-		return err
-	})
-}
-
-// closeWrites closes the writer's statements if their connection is still
-// the store's: else they went with it. The writer must have stopped.
-func (s *Store) closeWrites() error {
-	if s.writes == nil {
-		return nil
-	}
-	conn, err := s.db.Conn(context.Background())
-	if err != nil {
-		return fmt.Errorf("close writes: %w", err)
-	}
-	defer func() { _ = conn.Close() }()
-	return conn.Raw(func(dc any) error {
-		if s.writes.conn != dc {
-			return nil
-		}
-		return s.writes.close()
-	})
 }
 
 // Wake is signalled after every Enqueue that stored messages and every
