@@ -3,14 +3,11 @@ package chatmessenger_test
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/confyaml"
@@ -18,57 +15,24 @@ import (
 	"github.com/relayhq/relay/internal/senders"
 	"github.com/relayhq/relay/internal/senders/chatmessenger"
 	"github.com/relayhq/relay/internal/senders/chatmessenger/chatmessengertest"
+	"github.com/relayhq/relay/internal/senders/senderstest"
 	"github.com/relayhq/relay/internal/templates"
 )
 
-func root(t *testing.T, src string) confyaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		t.Fatalf("parse YAML: %v", err)
-	}
-	return confyaml.Root("relay.yml", doc.Content[0])
-}
-
-func indent(s, prefix string) string {
-	lines := strings.SplitAfter(s, "\n")
-	for i, l := range lines {
-		if l != "" && l != "\n" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "")
-}
-
-// targetNode returns a chatmessenger target with the keys body, which
-// start at line 5 (the target itself is at line 4), as Kind.Target gets it.
+// targetNode is a chatmessenger target with the keys body, from line 5
+// (the target itself is at line 4), as Kind.Target gets it.
 func targetNode(t *testing.T, body string) confyaml.Node {
 	t.Helper()
-	return root(t, "routes:\n  ops:\n    targets:\n      - sender: chatmessenger\n"+indent(body, "        ")).
-		Key("routes").Key("ops").Key("targets").Index(0).Without("sender", "template", "matchers")
+	return senderstest.Target(t, "chatmessenger", body)
 }
 
-// senderNode returns the senders: entry cam with the keys body, which
-// start at line 4, as Kind.Sender gets it.
+// senderNode returns the senders: entry cam with the keys body, from line 4.
 func senderNode(t *testing.T, body string) confyaml.Node {
 	t.Helper()
-	return root(t, "senders:\n  cam:\n    type: chatmessenger\n"+indent(body, "    ")).Key("senders").Key("cam").
-		Without("type", "limits", "max_chars", "separator")
+	return senderstest.Sender(t, "cam", "chatmessenger", body)
 }
 
-func wantError(t *testing.T, err error, line int, path, reason string) {
-	t.Helper()
-	var e *confyaml.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("got %v (%T), want a *confyaml.Error", err, err)
-	}
-	if e.File != "relay.yml" || e.Line != line || e.Path != path {
-		t.Errorf("error %q is at %s:%d %q, want relay.yml:%d %q", err, e.File, e.Line, e.Path, line, path)
-	}
-	if !strings.Contains(e.Reason, reason) {
-		t.Errorf("error %q does not say %q", err, reason)
-	}
-}
+var wantError = senderstest.WantError
 
 func TestKindDescribesItself(t *testing.T) {
 	t.Parallel()
@@ -282,23 +246,14 @@ func TestDirect(t *testing.T) {
 	}
 }
 
-type env map[string]string
-
-func (e env) getenv(k string) string { return e[k] }
-
-func (e env) readFile(p string) ([]byte, error) {
-	if v, ok := e["file:"+p]; ok {
-		return []byte(v), nil
-	}
-	return nil, fs.ErrNotExist
-}
+type env = senderstest.Env
 
 func TestSenderPosts(t *testing.T) {
 	t.Parallel()
 	const tok = "cam-s3cr3t"
 	fake := chatmessengertest.NewServer(t, chatmessengertest.Options{Token: tok, Users: []string{"a@x"}})
 	k := chatmessenger.Kind{}
-	src := confyaml.Source{Getenv: env{"CAM_TOKEN": tok}.getenv, Dir: "/etc/relay"}
+	src := confyaml.Source{Getenv: env{"CAM_TOKEN": tok}.Getenv, Dir: "/etc/relay"}
 	c, err := k.Sender("cam", k.Defaults(), senderNode(t, "url: "+fake.URL()+"\ntoken_env: CAM_TOKEN\n"), src)
 	if err != nil {
 		t.Fatalf("Sender: %v", err)
@@ -340,7 +295,7 @@ func TestSenderErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			k := chatmessenger.Kind{}
-			src := confyaml.Source{Getenv: env{"T": "x"}.getenv, ReadFile: env{}.readFile, Dir: "/etc/relay"}
+			src := confyaml.Source{Getenv: env{"T": "x"}.Getenv, ReadFile: env{}.ReadFile, Dir: "/etc/relay"}
 			c, err := k.Sender("cam", k.Defaults(), senderNode(t, tt.body), src)
 			if err == nil {
 				t.Fatalf("Sender = %+v, want an error", c)
@@ -356,19 +311,18 @@ func TestSenderErrors(t *testing.T) {
 func TestBuiltin(t *testing.T) {
 	t.Parallel()
 	k := chatmessenger.Kind{}
-	envOf := func(e env) senders.Env { return senders.Env{Getenv: e.getenv, ReadFile: e.readFile} }
-	c, missing, err := k.Builtin(envOf(env{}), false)
+	c, missing, err := k.Builtin(env{}.Senders(), false)
 	if c != nil || err != nil || missing != "set RELAY_CAM_URL and RELAY_CAM_TOKEN" {
 		t.Errorf("unset: got %+v, %q, %v; want none, and what to set", c, missing, err)
 	}
-	if c, _, err := k.Builtin(envOf(env{}), true); err != nil || c == nil || c.Name != "chatmessenger" || c.HasCredentials() {
+	if c, _, err := k.Builtin(env{}.Senders(), true); err != nil || c == nil || c.Name != "chatmessenger" || c.HasCredentials() {
 		t.Errorf("dry run: got %+v, %v; want the sender without credentials", c, err)
 	}
 	for name, e := range map[string]env{
 		"token":      {chatmessenger.EnvURL: "https://cam.example", chatmessenger.EnvToken: "t0k"},
 		"token file": {chatmessenger.EnvURL: "https://cam.example", chatmessenger.EnvToken + "_FILE": "/run/cam", "file:/run/cam": "t0k\n"},
 	} {
-		c, _, err := k.Builtin(envOf(e), false)
+		c, _, err := k.Builtin(e.Senders(), false)
 		if err != nil || c == nil || c.Host != "cam.example" || c.Secrets[0].Reveal() != "t0k" || c.Settings != k.Defaults() {
 			t.Errorf("%s: got %+v, %v; want the chatmessenger sender", name, c, err)
 		}
@@ -383,7 +337,7 @@ func TestBuiltin(t *testing.T) {
 		"both token variables": {env{chatmessenger.EnvURL: "https://cam.example", chatmessenger.EnvToken: "t", chatmessenger.EnvToken + "_FILE": "/run/cam"},
 			"RELAY_CAM_TOKEN and RELAY_CAM_TOKEN_FILE are both set"},
 	} {
-		if c, _, err := k.Builtin(envOf(tt.e), false); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if c, _, err := k.Builtin(tt.e.Senders(), false); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %+v, %v; want an error saying %q", name, c, err, tt.want)
 		}
 	}

@@ -9,64 +9,25 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/confyaml"
 	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/senders"
 	"github.com/relayhq/relay/internal/senders/chatwork"
 	"github.com/relayhq/relay/internal/senders/chatwork/chatworktest"
+	"github.com/relayhq/relay/internal/senders/senderstest"
 	"github.com/relayhq/relay/internal/templates"
 )
 
 // targetPrefix is a routes file up to a chatwork target whose keys follow
 // from line 5; errors about the target are at line 4.
-const targetPrefix = "routes:\n  ops:\n    targets:\n      - sender: chatwork\n"
-
-// targetNode returns the target with the keys body (at the target's
-// indentation), without the keys the config package decodes, as
-// Kind.Target gets it.
+// targetNode is a chatwork target with the keys body, from line 5.
 func targetNode(t *testing.T, body string) confyaml.Node {
 	t.Helper()
-	return root(t, targetPrefix+indent(body, "        ")).Key("routes").Key("ops").Key("targets").Index(0).
-		Without("sender", "template", "matchers")
+	return senderstest.Target(t, "chatwork", body)
 }
 
-func root(t *testing.T, src string) confyaml.Node {
-	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		t.Fatalf("parse YAML: %v", err)
-	}
-	return confyaml.Root("relay.yml", doc.Content[0])
-}
-
-func indent(s, prefix string) string {
-	lines := strings.SplitAfter(s, "\n")
-	for i, l := range lines {
-		if l != "" && l != "\n" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "")
-}
-
-// wantError checks err is a *confyaml.Error at relay.yml:line and path
-// whose reason holds reason.
-func wantError(t *testing.T, err error, line int, path, reason string) {
-	t.Helper()
-	var e *confyaml.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("got %v (%T), want a *confyaml.Error", err, err)
-	}
-	if e.File != "relay.yml" || e.Line != line || e.Path != path {
-		t.Errorf("error %q is at %s:%d %q, want relay.yml:%d %q", err, e.File, e.Line, e.Path, line, path)
-	}
-	if !strings.Contains(e.Reason, reason) {
-		t.Errorf("error %q does not say %q", err, reason)
-	}
-}
+var wantError = senderstest.WantError
 
 func TestKindDescribesItself(t *testing.T) {
 	t.Parallel()
@@ -275,29 +236,12 @@ func TestDirect(t *testing.T) {
 }
 
 // env is a fixed environment and file system for Sender and Builtin.
-type env map[string]string
+type env = senderstest.Env
 
-func (e env) getenv(k string) string { return e[k] }
-
-func (e env) readFile(p string) ([]byte, error) {
-	if v, ok := e["file:"+p]; ok {
-		return []byte(v), nil
-	}
-	return nil, fs.ErrNotExist
-}
-
-func (e env) source() confyaml.Source {
-	return confyaml.Source{Getenv: e.getenv, ReadFile: e.readFile, Dir: "/etc/relay"}
-}
-
-func (e env) senders() senders.Env { return senders.Env{Getenv: e.getenv, ReadFile: e.readFile} }
-
-// senderNode returns the senders: entry cw with the keys body, without
-// the keys the config package decodes.
+// senderNode returns the senders: entry cw with the keys body, from line 4.
 func senderNode(t *testing.T, body string) confyaml.Node {
 	t.Helper()
-	return root(t, "senders:\n  cw:\n    type: chatwork\n"+indent(body, "    ")).Key("senders").Key("cw").
-		Without("type", "limits", "max_chars", "separator")
+	return senderstest.Sender(t, "cw", "chatwork", body)
 }
 
 func TestSenderPosts(t *testing.T) {
@@ -306,7 +250,7 @@ func TestSenderPosts(t *testing.T) {
 	fake := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{tok}, Rooms: []string{"42"}})
 	k := chatwork.Kind{}
 	e := env{"CW_TOKEN": tok}
-	c, err := k.Sender("cw", k.Defaults(), senderNode(t, "api_url: "+fake.URL()+"\ntoken_env: CW_TOKEN\n"), e.source())
+	c, err := k.Sender("cw", k.Defaults(), senderNode(t, "api_url: "+fake.URL()+"\ntoken_env: CW_TOKEN\n"), e.Source("/etc/relay"))
 	if err != nil {
 		t.Fatalf("Sender: %v", err)
 	}
@@ -345,7 +289,7 @@ func TestSenderAPIURL(t *testing.T) {
 		{"api_url wins", env{"T": "x", chatwork.EnvAPIURL: "https://cw.internal/v2"}, "token_env: T\napi_url: https://proxy.example/v2\n", "proxy.example"},
 		{"token from a file", env{"file:/etc/relay/cw.token": "x\n"}, "token_file: cw.token\n", "api.chatwork.com"},
 	} {
-		c, err := k.Sender("cw", k.Defaults(), senderNode(t, tt.body), tt.e.source())
+		c, err := k.Sender("cw", k.Defaults(), senderNode(t, tt.body), tt.e.Source("/etc/relay"))
 		if err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
@@ -377,7 +321,7 @@ func TestSenderErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			k := chatwork.Kind{}
-			c, err := k.Sender("cw", k.Defaults(), senderNode(t, tt.body), env{"T": "x"}.source())
+			c, err := k.Sender("cw", k.Defaults(), senderNode(t, tt.body), env{"T": "x"}.Source("/etc/relay"))
 			if err == nil {
 				t.Fatalf("Sender = %+v, want an error", c)
 			}
@@ -392,11 +336,11 @@ func TestSenderErrors(t *testing.T) {
 func TestBuiltin(t *testing.T) {
 	t.Parallel()
 	k := chatwork.Kind{}
-	c, missing, err := k.Builtin(env{}.senders(), false)
+	c, missing, err := k.Builtin(env{}.Senders(), false)
 	if c != nil || err != nil || missing != "set RELAY_CHATWORK_TOKEN" {
 		t.Errorf("without a token: got %+v, %q, %v; want none, and what to set", c, missing, err)
 	}
-	c, _, err = k.Builtin(env{}.senders(), true)
+	c, _, err = k.Builtin(env{}.Senders(), true)
 	if err != nil || c == nil || c.Name != "chatwork" || c.HasCredentials() {
 		t.Errorf("dry run without a token: got %+v, %v; want the sender without credentials", c, err)
 	}
@@ -404,7 +348,7 @@ func TestBuiltin(t *testing.T) {
 		"token":      {chatwork.EnvToken: "t0k"},
 		"token file": {chatwork.EnvToken + "_FILE": "/run/cw", "file:/run/cw": "t0k\n"},
 	} {
-		c, _, err := k.Builtin(e.senders(), false)
+		c, _, err := k.Builtin(e.Senders(), false)
 		if err != nil || c == nil || c.Name != "chatwork" || c.Kind != k || c.Settings != k.Defaults() || c.Secrets[0].Reveal() != "t0k" {
 			t.Errorf("%s: got %+v, %v; want the chatwork sender with the token", name, c, err)
 		}
@@ -420,7 +364,7 @@ func TestBuiltin(t *testing.T) {
 		"unreadable file":      {env{chatwork.EnvToken + "_FILE": "/run/none"}, "RELAY_CHATWORK_TOKEN_FILE"},
 		"bad API URL":          {env{chatwork.EnvToken: "t", chatwork.EnvAPIURL: "chatwork.com"}, "RELAY_CHATWORK_API_URL"},
 	} {
-		if c, _, err := k.Builtin(tt.e.senders(), false); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if c, _, err := k.Builtin(tt.e.Senders(), false); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %+v, %v; want an error naming %s", name, c, err, tt.want)
 		}
 	}
