@@ -116,7 +116,7 @@ type fileDoc struct {
 
 func (p *parser) parseFile(root confyaml.Node) (*File, error) {
 	if !root.IsNull() && root.Y.Kind != yaml.MappingNode {
-		return nil, root.Errorf("want a mapping, got %s", describe(root.Y))
+		return nil, root.Errorf("want a mapping, got %s", root.Describe())
 	}
 	var doc fileDoc
 	if err := root.Decode(&doc); err != nil {
@@ -161,7 +161,7 @@ func eachEntry(n confyaml.Node, fn func(name string, n confyaml.Node) error) err
 		return nil
 	}
 	if n.Y.Kind != yaml.MappingNode {
-		return n.Errorf("want a mapping of names, got %s", describe(n.Y))
+		return n.Errorf("want a mapping of names, got %s", n.Describe())
 	}
 	seen := map[string]int{}
 	for i := range n.Len() {
@@ -178,17 +178,4 @@ func eachEntry(n confyaml.Node, fn func(name string, n confyaml.Node) error) err
 		}
 	}
 	return nil
-}
-
-// describe names a node's kind for errors.
-func describe(n *yaml.Node) string {
-	switch {
-	case n == nil:
-		return "nothing"
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	}
-	return fmt.Sprintf("%q", n.Value)
 }

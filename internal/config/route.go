@@ -68,7 +68,7 @@ func (p *parser) route(name string, n confyaml.Node, fileSenders map[string]*sen
 		return nil, n.Errorf("a route needs at least one target")
 	}
 	if tn.Y.Kind != yaml.SequenceNode {
-		return nil, tn.Errorf("want a list of targets, got %s", describe(tn.Y))
+		return nil, tn.Errorf("want a list of targets, got %s", tn.Describe())
 	}
 	for i := range tn.Y.Content {
 		t, err := p.target(tn.Index(i), fileSenders)
@@ -84,7 +84,7 @@ func (p *parser) route(name string, n confyaml.Node, fileSenders map[string]*sen
 // its sender.
 func (p *parser) target(n confyaml.Node, fileSenders map[string]*senders.Config) (*Target, error) {
 	if n.IsNull() || n.Y.Kind != yaml.MappingNode {
-		return nil, n.Errorf("want a target mapping with sender, got %s", describe(n.Y))
+		return nil, n.Errorf("want a target mapping with sender, got %s", n.Describe())
 	}
 	var doc targetDoc
 	if err := n.Decode(&doc); err != nil {

@@ -522,6 +522,10 @@ func (s *String) UnmarshalYAML(y *yaml.Node) error {
 	return nil
 }
 
+// Describe names the node's kind for errors: "a mapping", "a list", the
+// quoted scalar, "null", or "nothing" when it is absent.
+func (n Node) Describe() string { return describe(n.Y) }
+
 func describe(n *yaml.Node) string {
 	switch {
 	case n == nil:
