@@ -59,6 +59,33 @@ type Message struct {
 	// Attempts counts failed attempts that used up the retry budget
 	// (rate-limited attempts do not count).
 	Attempts int `json:"attempts"`
+	// Line is the message's one-line form, which a storm post carries
+	// instead of Body (see outbox.Claim). Every part of a message split in
+	// parts has the line of the whole.
+	Line string `json:"line,omitempty"`
+	// Tally counts the alerts the message tells of, for the heading of a
+	// storm post.
+	Tally []Count `json:"tally,omitempty"`
+}
+
+// OneLine is the message's one-line form: Line, or for a message without
+// one the first line of its body.
+func (m Message) OneLine() string {
+	if m.Line != "" {
+		return m.Line
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(m.Body), "\n")
+	return strings.TrimSpace(first)
+}
+
+// Count is how many alerts of one status, name and severity a message
+// tells of. Name and Severity are written in the sender kind's notation
+// (neutralised), as the message's text is.
+type Count struct {
+	Status   string `json:"status,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	N        int    `json:"n"`
 }
 
 // Len is the length of s as upstream limits count it. It counts UTF-16 code

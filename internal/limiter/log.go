@@ -66,6 +66,30 @@ func (l *Log) Free(now time.Time, margin time.Duration, rules []Rule) int {
 	return free
 }
 
+// Pace returns, for a post that is not full, how long it must still wait
+// at now under the paced rules: for each paced rule whose window holds
+// slots, Spacing after its latest slot (the longest over the rules; 0 once
+// that has passed). busy reports whether any paced rule's window holds a
+// slot: the window is no longer idle, so the post should fold what is
+// queued.
+func (l *Log) Pace(now time.Time, margin time.Duration, rules []Rule) (wait time.Duration, busy bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range rules {
+		if !r.Paced || r.Limit <= 0 {
+			continue
+		}
+		times := l.pruneLocked(r.Key, cutoff(now, margin, r))
+		if len(times) == 0 {
+			continue
+		}
+		busy = true
+		due := times[len(times)-1].Add(Spacing(len(times), r.Limit, r.Window+margin))
+		wait = max(wait, due.Sub(now))
+	}
+	return wait, busy
+}
+
 // Restore records a slot of key taken at `at` without checking any limit:
 // a store that keeps the log on disk replays it after a restart.
 func (l *Log) Restore(key string, at time.Time) {

@@ -16,4 +16,31 @@ type Rule struct {
 	Key    string
 	Limit  int
 	Window time.Duration
+	// Paced spreads the rule's slots over its window (see Spacing): the
+	// first post of an empty window goes at once, and each further post
+	// that is not full waits longer after the latest one, the fewer slots
+	// are left.
+	Paced bool
+}
+
+// Spacing is how long a post that is not full waits after the latest slot
+// of a paced rule whose window holds used slots: nothing in an empty
+// window, else span/2^(limit-used), doubling with every slot taken. For 10
+// posts per 10 s (span 10 s) that is 20 ms after the first post, 160 ms
+// after the fourth, 5 s after the ninth; a post every second or slower is
+// never held back until the window is nearly full, and a burst spends its
+// first slots within a fraction of a second, each post folding what came
+// meanwhile. The spacings of one window add up to less than the span.
+func Spacing(used, limit int, span time.Duration) time.Duration {
+	if used <= 0 || limit <= 0 || span <= 0 {
+		return 0
+	}
+	shift := limit - used
+	if shift >= 62 {
+		return 0
+	}
+	if shift < 1 {
+		shift = 1 // a full window: Take waits for a slot anyway
+	}
+	return span >> shift
 }

@@ -62,6 +62,11 @@ type ClaimRequest struct {
 	// Lease is how long the claimed messages are held for this worker;
 	// after it they may be claimed again (at-least-once).
 	Lease time.Duration
+	// Storm lets a post switch to the messages' one-line forms when the
+	// backlog outgrows the window (see PlanPost); HeadingLen is the room
+	// such a post keeps for its heading, within MaxChars.
+	Storm      bool
+	HeadingLen int
 }
 
 // Claim is the answer to a ClaimRequest.
@@ -71,13 +76,26 @@ type ClaimRequest struct {
 // or no slot is free); Wait == 0 means the lane is empty or held by
 // another worker's lease.
 //
-// Coalescing rule (the same in every store): the head message is always
-// claimed alone unless more messages are queued in the lane than the rules
-// have free slots left after this one; then as many queued messages as fit
-// in MaxChars (with separators) are claimed in order, at least the head.
+// Coalescing rule (the same in every store): the head message is claimed
+// alone when the window of every paced rule is empty (the first post to an
+// idle room goes at once) and no more messages are queued in the lane than
+// the rules have free slots left after this one; otherwise the post folds
+// what is queued (PlanPost): as many messages as fit in MaxChars (with
+// separators), in order, at least the head, or in a storm their one-line
+// forms.
+//
+// Pacing rule: in a paced rule's window that holds slots already, a post
+// that is not full waits limiter.Spacing after the window's latest slot;
+// the claim then takes nothing and says how long (Wait). A full post goes
+// as soon as a slot is free.
 type Claim struct {
 	Messages []delivery.Message
 	Wait     time.Duration
+	// Storm says Messages are to be posted in their one-line forms under
+	// a heading; Behind is then how many messages stay queued in the lane
+	// after them.
+	Storm  bool
+	Behind int
 }
 
 // DeadLetter is a message that will not be delivered without help.

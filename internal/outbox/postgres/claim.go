@@ -9,19 +9,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/outbox"
 )
 
-// maxFold bounds the rows one claim reads when folding.
-const maxFold = 1000
+// maxFold bounds the rows one claim reads when folding: enough to tell
+// whether a backlog outgrows a window of 10 full-size posts.
+const maxFold = 2000
 
 // Claim leases the next post of a lane, as outbox.Claim describes, in one
 // transaction: it locks the lane (so replicas claim it one at a time) and
 // returns nothing while any message of the lane is leased; a Wait while
-// the head is backing off or the limiter has no slot; else one slot in
-// every rule and the head, folded with the messages behind it when more
-// are queued than the rules have slots free.
+// the head is backing off, the limiter has no slot, or pacing holds back a
+// post that is not full; else one slot in every rule and the post
+// PlanPost planned.
 func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) (outbox.Claim, error) {
 	var c outbox.Claim
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -58,30 +58,46 @@ func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (
 	if *head > now {
 		return outbox.Claim{Wait: time.Duration(*head-now) * time.Millisecond}, nil
 	}
-	now, free, wait, err := s.takeSlot(ctx, tx, now, req)
+	lim, err := s.readLimits(ctx, tx, now, req)
 	if err != nil {
 		return outbox.Claim{}, err
 	}
-	if wait > 0 {
-		return outbox.Claim{Wait: wait}, nil
+	if lim.free == 0 {
+		return outbox.Claim{Wait: max(lim.wait, time.Millisecond)}, nil
 	}
-	fold, err := moreQueued(ctx, tx, req.Lane, free)
+	fold := lim.busy
+	if !fold {
+		if fold, err = moreQueued(ctx, tx, req.Lane, lim.free); err != nil {
+			return outbox.Claim{}, err
+		}
+	}
+	post, err := pick(ctx, tx, req, lim.now, lim.free, fold)
 	if err != nil {
 		return outbox.Claim{}, err
 	}
-	msgs, err := pick(ctx, tx, req, now, fold)
-	if err != nil {
+	if lim.pace > 0 && !post.Full {
+		return outbox.Claim{Wait: lim.pace}, nil
+	}
+	if err := takeSlot(ctx, tx, lim); err != nil {
 		return outbox.Claim{}, err
 	}
-	ids := make([]int64, len(msgs))
-	for i, m := range msgs {
+	ids := make([]int64, len(post.Messages))
+	for i, m := range post.Messages {
 		ids[i] = m.ID
 	}
 	if _, err := tx.Exec(ctx, `UPDATE messages SET claimed_until = $1 WHERE id = ANY($2)`,
-		now+durationMillis(req.Lease), ids); err != nil {
+		lim.now+durationMillis(req.Lease), ids); err != nil {
 		return outbox.Claim{}, fmt.Errorf("lease messages: %w", err)
 	}
-	return outbox.Claim{Messages: msgs}, nil
+	c := outbox.Claim{Messages: post.Messages, Storm: post.Storm}
+	if post.Storm {
+		var queued int64
+		if err := tx.QueryRow(ctx, sqlLaneCount, req.Lane).Scan(&queued); err != nil {
+			return outbox.Claim{}, fmt.Errorf("count lane: %w", err)
+		}
+		c.Behind = int(queued) - len(ids)
+	}
+	return c, nil
 }
 
 // The claim's questions about a lane, each answered from the
@@ -108,6 +124,8 @@ const (
 	// sqlLaneCountUpTo counts the lane's messages, stopping at a limit
 	// (lane, limit).
 	sqlLaneCountUpTo = `SELECT COUNT(*) FROM (SELECT FROM messages WHERE lane >= $1 AND lane <= $1 ORDER BY lane, id LIMIT $2) AS upto`
+	// sqlLaneCount counts the lane's messages (lane).
+	sqlLaneCount = `SELECT COUNT(*) FROM messages WHERE lane >= $1 AND lane <= $1`
 	// sqlLaneFirst reads the lane's first messages (lane, limit).
 	sqlLaneFirst = `SELECT ` + messageColumns + `, available_at FROM messages
 		WHERE lane >= $1 AND lane <= $1 ORDER BY lane, id LIMIT $2`
@@ -127,36 +145,31 @@ func moreQueued(ctx context.Context, tx pgx.Tx, lane string, free int) (bool, er
 	return queued > int64(free), nil
 }
 
-// pick reads the head of the lane and, if fold, the available messages
-// behind it that fit in req.MaxChars with separators.
-func pick(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest, now int64, fold bool) ([]delivery.Message, error) {
+// pick reads the head of the lane and, if fold, up to maxFold messages
+// behind it, and plans the lane's next post (outbox.PlanPost).
+func pick(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest, now int64, free int, fold bool) (outbox.Post, error) {
 	limit := 1
 	if fold {
 		limit = maxFold
 	}
 	rows, err := tx.Query(ctx, sqlLaneFirst, req.Lane, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read lane: %w", err)
+		return outbox.Post{}, fmt.Errorf("read lane: %w", err)
 	}
 	defer rows.Close()
-	var msgs []delivery.Message
-	folder := outbox.NewFolder(req)
-	for rows.Next() {
+	post, err := outbox.PlanPost(req, free, fold, func() (outbox.Candidate, bool, error) {
+		if !rows.Next() {
+			return outbox.Candidate{}, false, rows.Err()
+		}
 		var available int64
 		m, err := scanMessage(rows, &available)
-		if err != nil {
-			return nil, fmt.Errorf("read lane: %w", err)
-		}
-		if !folder.Add(delivery.Len(m.Body), available <= now) {
-			break
-		}
-		msgs = append(msgs, m)
+		return outbox.Candidate{Message: m, Due: available <= now}, err == nil, err
+	})
+	if err != nil {
+		return outbox.Post{}, fmt.Errorf("read lane: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read lane: %w", err)
+	if len(post.Messages) == 0 {
+		return outbox.Post{}, errors.New("read lane: head vanished")
 	}
-	if len(msgs) == 0 {
-		return nil, errors.New("read lane: head vanished")
-	}
-	return msgs, nil
+	return post, nil
 }

@@ -85,8 +85,8 @@ func (s *Store) Requeue(ctx context.Context, ids []int64) (outbox.RequeueResult,
 		}
 		tag, err := tx.Exec(ctx, `WITH dead AS (DELETE FROM dead_letters WHERE id = ANY($1) RETURNING *)
 			INSERT INTO messages
-			(lane, sender, destination, body, notification_id, source, route, group_key, origin_id, created_at, available_at)
-			SELECT lane, sender, destination, body, notification_id, source, route, group_key,
+			(lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id, created_at, available_at)
+			SELECT lane, sender, destination, body, line, tally, notification_id, source, route, group_key,
 				COALESCE(NULLIF(origin_id, 0), id), $2, $2
 			FROM dead ORDER BY id`, move, now)
 		if err != nil {

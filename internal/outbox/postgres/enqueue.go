@@ -229,6 +229,7 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 	var (
 		lanes, senders, dests, bodies = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		nids, sources, routes, groups = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		lines, tallies                = make([]string, n), make([]string, n)
 		created                       = make([]int64, n)
 	)
 	for i, m := range b.Messages {
@@ -238,6 +239,7 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 		}
 		lanes[i], senders[i], dests[i], bodies[i] = m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body
 		nids[i], sources[i], routes[i], groups[i] = m.NotificationID, m.Source, m.Route, m.Group
+		lines[i], tallies[i] = m.Line, outbox.EncodeTally(m.Tally)
 		if nids[i] == "" {
 			nids[i] = b.NotificationID
 		}
@@ -248,13 +250,13 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 	}
 	// Rows are inserted in ordinality order, so ids follow batch order.
 	rows, err := tx.Query(ctx, `INSERT INTO messages
-		(lane, sender, destination, body, notification_id, source, route, group_key, created_at, available_at)
-		SELECT lane, sender, destination, body, notification_id, source, route, group_key, created_at, $10
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-			WITH ORDINALITY AS t(lane, sender, destination, body, notification_id, source, route, group_key, created_at, ord)
+		(lane, sender, destination, body, notification_id, source, route, group_key, created_at, available_at, line, tally)
+		SELECT lane, sender, destination, body, notification_id, source, route, group_key, created_at, $10, line, tally
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $11::text[], $12::text[])
+			WITH ORDINALITY AS t(lane, sender, destination, body, notification_id, source, route, group_key, created_at, line, tally, ord)
 		ORDER BY ord
 		RETURNING id`,
-		lanes, senders, dests, bodies, nids, sources, routes, groups, created, now)
+		lanes, senders, dests, bodies, nids, sources, routes, groups, created, now, lines, tallies)
 	if err != nil {
 		return nil, fmt.Errorf("insert messages: %w", err)
 	}

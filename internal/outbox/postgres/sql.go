@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/outbox"
 )
 
 // querier is what the store's helpers need of a pool, connection or tx.
@@ -121,19 +122,25 @@ func (s *Store) notify(ctx context.Context, tx pgx.Tx) error {
 }
 
 // messageColumns are the columns scanMessage reads, in its order.
-const messageColumns = `id, destination, body, notification_id, source, route, group_key, created_at, attempts`
+const messageColumns = `id, destination, body, line, tally, notification_id, source, route, group_key, created_at, attempts`
 
 // scanMessage reads messageColumns, plus extra destinations after them.
 func scanMessage(row pgx.Row, extra ...any) (delivery.Message, error) {
 	var (
 		m       delivery.Message
 		dest    string
+		tally   string
 		created int64
 	)
-	dst := append([]any{&m.ID, &dest, &m.Body, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts}, extra...)
+	dst := append([]any{&m.ID, &dest, &m.Body, &m.Line, &tally, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return m, err
 	}
+	t, err := outbox.DecodeTally(tally)
+	if err != nil {
+		return m, fmt.Errorf("message %d: %w", m.ID, err)
+	}
+	m.Tally = t
 	if err := json.Unmarshal([]byte(dest), &m.Dest); err != nil {
 		return m, fmt.Errorf("decode destination of message %d: %w", m.ID, err)
 	}

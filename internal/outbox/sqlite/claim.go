@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/relayhq/relay/internal/delivery"
 	"github.com/relayhq/relay/internal/outbox"
 )
 
 // Claim leases the next post of a lane, as outbox.Claim describes: nothing
 // while another lease on the lane is unexpired; a Wait while the head is
-// backing off or the limiter has no slot; else one slot in every rule and
-// the head, folded with the messages behind it when more are queued than
-// the rules have slots free.
+// backing off, the limiter has no slot, or pacing holds back a post that
+// is not full; else one slot in every rule and the post PlanPost planned.
 func (s *Store) Claim(ctx context.Context, req outbox.ClaimRequest) (outbox.Claim, error) {
 	// The limiter is in memory: one claim at a time keeps "take a slot"
 	// and "lease the messages" together.
@@ -44,6 +42,8 @@ const (
 	// sqlLaneCountUpTo counts the lane's messages, stopping at a limit
 	// (lane, limit).
 	sqlLaneCountUpTo = `SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE lane = ? LIMIT ?)`
+	// sqlLaneCount counts the lane's messages (lane).
+	sqlLaneCount = `SELECT COUNT(*) FROM messages WHERE lane = ?`
 )
 
 func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) (outbox.Claim, error) {
@@ -70,69 +70,84 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) 
 		return outbox.Claim{Wait: time.UnixMilli(headAvailable).Sub(now)}, nil
 	}
 	free := s.limiter.Free(now, req.Margin, req.Rules)
-	// Folding only asks whether more are queued than there are free
-	// slots, so counting stops at free+1.
-	var queued int
-	if err := tx.QueryRowContext(ctx, sqlLaneCountUpTo, req.Lane, free+1).Scan(&queued); err != nil {
-		return outbox.Claim{}, fmt.Errorf("count lane: %w", err)
+	if free == 0 {
+		// No slot: Take takes nothing and says how long until one.
+		wait, _ := s.limiter.Take(now, req.Margin, req.Rules)
+		return outbox.Claim{Wait: wait}, nil
+	}
+	pace, busy := s.limiter.Pace(now, req.Margin, req.Rules)
+	fold := busy
+	if !fold {
+		// Folding only asks whether more are queued than there are free
+		// slots, so counting stops at free+1.
+		var queued int
+		if err := tx.QueryRowContext(ctx, sqlLaneCountUpTo, req.Lane, free+1).Scan(&queued); err != nil {
+			return outbox.Claim{}, fmt.Errorf("count lane: %w", err)
+		}
+		fold = queued > free
+	}
+	post, err := pick(ctx, tx, req, ms, free, fold)
+	if err != nil {
+		return outbox.Claim{}, err
+	}
+	if pace > 0 && !post.Full {
+		return outbox.Claim{Wait: pace}, nil
 	}
 	if wait, ok := s.limiter.Take(now, req.Margin, req.Rules); !ok {
-		return outbox.Claim{Wait: wait}, nil
+		return outbox.Claim{Wait: wait}, nil // not reached: claimMu holds the log
 	}
 	// The slot is taken: it counts even if what follows fails, and it is
 	// written down in this transaction so a restart remembers it.
 	if err := recordSlots(ctx, tx, req, ms); err != nil {
 		return outbox.Claim{}, err
 	}
-	fold := queued > free
-	msgs, err := pick(ctx, tx, req, ms, fold)
-	if err != nil {
-		return outbox.Claim{}, err
-	}
-	ids := make([]int64, len(msgs))
-	for i, m := range msgs {
+	ids := make([]int64, len(post.Messages))
+	for i, m := range post.Messages {
 		ids[i] = m.ID
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE messages SET claimed_until = ? WHERE id IN `+inIDs,
 		millis(now.Add(req.Lease)), idList(ids)); err != nil {
 		return outbox.Claim{}, fmt.Errorf("lease messages: %w", err)
 	}
-	return outbox.Claim{Messages: msgs}, nil
+	c := outbox.Claim{Messages: post.Messages, Storm: post.Storm}
+	if post.Storm {
+		var queued int
+		if err := tx.QueryRowContext(ctx, sqlLaneCount, req.Lane).Scan(&queued); err != nil {
+			return outbox.Claim{}, fmt.Errorf("count lane: %w", err)
+		}
+		c.Behind = queued - len(ids)
+	}
+	return c, nil
 }
 
-// pick reads the head of the lane and, if fold, the available messages
-// behind it that fit in req.MaxChars with separators.
-func pick(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest, ms int64, fold bool) ([]delivery.Message, error) {
+// pick reads the lane in order and plans its next post (outbox.PlanPost);
+// without fold it reads the head only.
+func pick(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest, ms int64, free int, fold bool) (outbox.Post, error) {
 	query := `SELECT ` + messageColumns + `, available_at FROM messages WHERE lane = ? ORDER BY id`
 	if !fold {
 		query += ` LIMIT 1`
 	}
-	// When folding, reading stops at the first message that does not fit.
+	// PlanPost reads no further than it needs.
 	rows, err := tx.QueryContext(ctx, query, req.Lane)
 	if err != nil {
-		return nil, fmt.Errorf("read lane: %w", err)
+		return outbox.Post{}, fmt.Errorf("read lane: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	var msgs []delivery.Message
-	folder := outbox.NewFolder(req)
-	for rows.Next() {
+	post, err := outbox.PlanPost(req, free, fold, func() (outbox.Candidate, bool, error) {
+		if !rows.Next() {
+			return outbox.Candidate{}, false, rows.Err()
+		}
 		var available int64
 		m, err := scanMessage(rows, &available)
-		if err != nil {
-			return nil, fmt.Errorf("read lane: %w", err)
-		}
-		if !folder.Add(delivery.Len(m.Body), available <= ms) {
-			break
-		}
-		msgs = append(msgs, m)
+		return outbox.Candidate{Message: m, Due: available <= ms}, err == nil, err
+	})
+	if err != nil {
+		return outbox.Post{}, fmt.Errorf("read lane: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read lane: %w", err)
+	if len(post.Messages) == 0 {
+		return outbox.Post{}, errors.New("read lane: head vanished")
 	}
-	if len(msgs) == 0 {
-		return nil, errors.New("read lane: head vanished")
-	}
-	return msgs, nil
+	return post, nil
 }
 
 // recordSlots writes one slot per distinct rule key to the limiter log on

@@ -76,8 +76,8 @@ func (s *Store) Requeue(ctx context.Context, ids []int64) (outbox.RequeueResult,
 		}
 		list := idList(move)
 		r, err := tx.ExecContext(ctx, `INSERT INTO messages
-			(lane, sender, destination, body, notification_id, source, route, group_key, origin_id, created_at, available_at)
-			SELECT lane, sender, destination, body, notification_id, source, route, group_key,
+			(lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id, created_at, available_at)
+			SELECT lane, sender, destination, body, line, tally, notification_id, source, route, group_key,
 				COALESCE(NULLIF(origin_id, 0), id), ?, ?
 			FROM dead_letters WHERE id IN `+inIDs+` ORDER BY id`, ms, ms, list)
 		if err != nil {

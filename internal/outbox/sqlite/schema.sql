@@ -14,6 +14,10 @@
 --   sender         Destination.Sender, for Stats.
 --   destination    the delivery.Destination as JSON.
 --   body           the rendered message.
+--   line, tally    its one-line form and the counts of its alerts by
+--                  status, name and severity (JSON, '' for none): what a
+--                  storm post carries instead of the body, and its heading
+--                  sums.
 --   notification_id, source, route
 --                  where it came from (the webhook's 202 id, logs, metrics).
 --   group_key      the notification group of the message
@@ -81,6 +85,8 @@ CREATE TABLE messages (
 	sender          TEXT    NOT NULL,
 	destination     TEXT    NOT NULL,
 	body            TEXT    NOT NULL,
+	line            TEXT    NOT NULL DEFAULT '',
+	tally           TEXT    NOT NULL DEFAULT '',
 	notification_id TEXT    NOT NULL,
 	source          TEXT    NOT NULL,
 	route           TEXT    NOT NULL,
@@ -103,6 +109,8 @@ CREATE TABLE dead_letters (
 	sender          TEXT    NOT NULL,
 	destination     TEXT    NOT NULL,
 	body            TEXT    NOT NULL,
+	line            TEXT    NOT NULL DEFAULT '',
+	tally           TEXT    NOT NULL DEFAULT '',
 	notification_id TEXT    NOT NULL,
 	source          TEXT    NOT NULL,
 	route           TEXT    NOT NULL,

@@ -89,9 +89,9 @@ func (s *Store) Bury(ctx context.Context, ids []int64, reason, answer string) er
 	var buried int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO dead_letters
-			(id, lane, sender, destination, body, notification_id, source, route, group_key, origin_id,
+			(id, lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id,
 			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, reason, answer, died_at)
-			SELECT id, lane, sender, destination, body, notification_id, source, route, group_key, origin_id,
+			SELECT id, lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id,
 			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, ?, ?, ?
 			FROM messages WHERE id IN `+inIDs+` ORDER BY id`,
 			reason, answer, s.now().UnixMilli(), list)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/outbox"
 )
 
 // millis is t as stored: Unix milliseconds, rounded up so that a stored
@@ -40,7 +41,7 @@ func idList(ids []int64) string {
 }
 
 // messageColumns are the columns scanMessage reads, in its order.
-const messageColumns = `id, destination, body, notification_id, source, route, group_key, created_at, attempts`
+const messageColumns = `id, destination, body, line, tally, notification_id, source, route, group_key, created_at, attempts`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -49,12 +50,18 @@ func scanMessage(row scanner, extra ...any) (delivery.Message, error) {
 	var (
 		m       delivery.Message
 		dest    string
+		tally   string
 		created int64
 	)
-	dst := append([]any{&m.ID, &dest, &m.Body, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts}, extra...)
+	dst := append([]any{&m.ID, &dest, &m.Body, &m.Line, &tally, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return m, err
 	}
+	t, err := outbox.DecodeTally(tally)
+	if err != nil {
+		return m, fmt.Errorf("message %d: %w", m.ID, err)
+	}
+	m.Tally = t
 	if err := json.Unmarshal([]byte(dest), &m.Dest); err != nil {
 		return m, fmt.Errorf("decode destination of message %d: %w", m.ID, err)
 	}
