@@ -8,7 +8,7 @@ import (
 )
 
 // EncodeTally is how the stores keep a message's Tally in their tally
-// column: JSON, ” for none.
+// column: JSON, or the empty string for none.
 func EncodeTally(t []delivery.Count) string {
 	if len(t) == 0 {
 		return ""
