@@ -32,3 +32,19 @@ type realTimer struct{ t *time.Timer }
 func (r realTimer) C() <-chan time.Time        { return r.t.C }
 func (r realTimer) Stop() bool                 { return r.t.Stop() }
 func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }
+
+// backgroundClock is a Clock that tells apart the timers of work that runs
+// beside a post (renewing its lease) from the waits of lanes and the
+// supervisor: a test that advances a fake clock whenever every lane waits
+// must not take a post in flight for a lane asleep.
+type backgroundClock interface {
+	NewBackgroundTimer(d time.Duration) Timer
+}
+
+// newBackgroundTimer returns a timer of c for work beside a post.
+func newBackgroundTimer(c Clock, d time.Duration) Timer {
+	if b, ok := c.(backgroundClock); ok {
+		return b.NewBackgroundTimer(d)
+	}
+	return c.NewTimer(d)
+}

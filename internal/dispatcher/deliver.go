@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/relayhq/relay/internal/delivery"
+	"github.com/relayhq/relay/internal/outbox"
 )
 
 // Post outcomes, the values of the outcome label.
@@ -21,9 +22,11 @@ const (
 	outcomeDead        = "dead_lettered"
 )
 
-// deliver buries the expired messages among msgs, sends the rest as one
-// post and settles the outcome. It returns only store errors.
-func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Policy, msgs []delivery.Message) error {
+// deliver buries the expired messages among the claim's, sends the rest as
+// one post and settles the outcome. It returns only store errors. The
+// messages' lease is renewed while the post is in flight.
+func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Policy, c outbox.Claim) error {
+	msgs := c.Messages
 	now := d.opts.Clock.Now()
 	var expired, live []delivery.Message
 	for _, m := range msgs {
@@ -43,16 +46,24 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Poli
 	if len(live) == 0 {
 		return nil
 	}
-	bodies := make([]string, len(live))
-	for i, m := range live {
-		bodies[i] = m.Body
+	var body string
+	if c.Storm {
+		body = stormBody(p, live, c.Behind)
+	} else {
+		bodies := make([]string, len(live))
+		for i, m := range live {
+			bodies[i] = m.Body
+		}
+		body = strings.Join(bodies, p.Separator)
 	}
 
 	// The post is not cut short by ctx: a stop lets it finish.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.sendTimeout(p))
+	stopRenewing := d.renewWhile(ctx, l, live)
 	start := d.opts.Clock.Now()
-	rc, err := sender.Send(sctx, live[0].Dest, strings.Join(bodies, p.Separator))
+	rc, err := sender.Send(sctx, live[0].Dest, body)
 	took := d.opts.Clock.Now().Sub(start)
+	stopRenewing()
 	cancel()
 
 	d.metrics.upstreamDuration.WithLabelValues(l.sender).Observe(took.Seconds())
@@ -167,14 +178,45 @@ func (d *Dispatcher) bury(ctx context.Context, l *lane, msgs []delivery.Message,
 	return nil
 }
 
-// sendTimeout bounds one post: the policy's, else the default, and never
-// more than half the lease, so that a post always settles within its lease.
+// sendTimeout bounds one post: the policy's, else the default. It may
+// be longer than the lease, which is renewed while the post is in flight.
 func (d *Dispatcher) sendTimeout(p Policy) time.Duration {
-	t := p.SendTimeout
-	if t <= 0 {
-		t = d.opts.SendTimeout
+	if p.SendTimeout > 0 {
+		return p.SendTimeout
 	}
-	return min(t, d.opts.Lease/2)
+	return d.opts.SendTimeout
+}
+
+// renewWhile renews the lease of msgs every Lease/3 until the returned
+// stop is called, so that a post in flight keeps its messages however long
+// it takes, while a replica that dies mid-post lets its lane go within a
+// lease. A failed renewal is logged and tried again at the next tick.
+func (d *Dispatcher) renewWhile(ctx context.Context, l *lane, msgs []delivery.Message) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	every := d.opts.Lease / 3
+	t := newBackgroundTimer(d.opts.Clock, every)
+	go func() {
+		defer close(finished)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C():
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SettleTimeout)
+			if err := d.store.Renew(rctx, ids(msgs), d.opts.Lease); err != nil {
+				d.logger.Warn("cannot renew the lease of a post in flight", zap.String("lane", l.key), zap.Error(err))
+			}
+			cancel()
+			t.Reset(every)
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // pauseKey is the limiter key a 429 shuts: the token's when the token's

@@ -66,6 +66,10 @@ type Policy struct {
 	// It should fit the room's pace: a room allowed 10 posts per 10 s gains
 	// nothing from a request that may take longer than the window.
 	SendTimeout time.Duration
+	// Headed writes a storm post: its heading, then its body (the
+	// messages' one-line forms), in the kind's notation; nil puts the
+	// heading on a line of its own.
+	Headed func(heading, body string) string
 }
 
 // Senders resolves a destination's sender name. It is consulted for every
@@ -89,8 +93,9 @@ type Store interface {
 
 // Options tune a Dispatcher; zero fields take the defaults named.
 type Options struct {
-	// Lease is how long claimed messages are held; it must outlast any
-	// upstream timeout. Default 1m.
+	// Lease is how long claimed messages are held without a renewal; a
+	// post in flight renews it every Lease/3. A replica that dies holding a
+	// post frees its lane when the lease ends. Default 6s.
 	Lease time.Duration
 	// MaxAge is how old a message may get before it is buried as
 	// "expired" instead of sent. Default 24h.
@@ -140,7 +145,7 @@ func (o Options) withDefaults() (Options, error) {
 			*d = v
 		}
 	}
-	def(&o.Lease, time.Minute)
+	def(&o.Lease, 6*time.Second)
 	def(&o.MaxAge, 24*time.Hour)
 	def(&o.BackoffBase, time.Second)
 	def(&o.BackoffMax, 5*time.Minute)
@@ -164,8 +169,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.BackoffMax < o.BackoffBase {
 		return o, fmt.Errorf("backoff max %v is below backoff base %v", o.BackoffMax, o.BackoffBase)
 	}
-	if o.Lease <= o.SendTimeout {
-		return o, fmt.Errorf("lease %v must be longer than the send timeout %v", o.Lease, o.SendTimeout)
+	if o.Lease < 3*time.Millisecond {
+		return o, fmt.Errorf("lease %v is too short to renew", o.Lease)
 	}
 	return o, nil
 }

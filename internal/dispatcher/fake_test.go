@@ -149,25 +149,38 @@ func (s *fakeStore) claim(req outbox.ClaimRequest) (outbox.Claim, error) {
 		return outbox.Claim{Wait: lane[0].available.Sub(now)}, nil
 	}
 	free := s.lim.Free(now, req.Margin, req.Rules)
-	if wait, ok := s.lim.Take(now, req.Margin, req.Rules); !ok {
+	if free == 0 {
+		wait, _ := s.lim.Take(now, req.Margin, req.Rules)
 		return outbox.Claim{Wait: wait}, nil
 	}
-	take := lane[:1]
-	if len(lane) > free {
-		chars := delivery.Len(lane[0].msg.Body)
-		for _, q := range lane[1:] {
-			n := req.SeparatorLen + delivery.Len(q.msg.Body)
-			if q.available.After(now) || chars+n > req.MaxChars {
-				break
-			}
-			chars += n
-			take = lane[:len(take)+1]
+	pace, busy := s.lim.Pace(now, req.Margin, req.Rules)
+	next := 0
+	post, err := outbox.PlanPost(req, free, busy || len(lane) > free, func() (outbox.Candidate, bool, error) {
+		if next == len(lane) {
+			return outbox.Candidate{}, false, nil
+		}
+		q := lane[next]
+		next++
+		return outbox.Candidate{Message: q.msg, Due: !q.available.After(now)}, true, nil
+	})
+	if err != nil {
+		return outbox.Claim{}, err
+	}
+	if pace > 0 && !post.Full {
+		if wait := outbox.PaceWait(req, pace, now.Sub(lane[len(lane)-1].msg.CreatedAt)); wait > 0 {
+			return outbox.Claim{Wait: wait}, nil
 		}
 	}
-	var c outbox.Claim
-	for _, q := range take {
+	if _, ok := s.lim.Take(now, req.Margin, req.Rules); !ok {
+		s.t.Error("Take failed with a free slot")
+	}
+	c := outbox.Claim{Storm: post.Storm}
+	for _, q := range lane[:len(post.Messages)] {
 		q.leased = now.Add(req.Lease)
 		c.Messages = append(c.Messages, q.msg)
+	}
+	if post.Storm {
+		c.Behind = len(lane) - len(c.Messages)
 	}
 	return c, nil
 }

@@ -97,7 +97,7 @@ func (d *Dispatcher) step(ctx context.Context, l *lane) (claimed bool, wait time
 		}
 		return false, c.Wait, nil
 	}
-	return true, 0, d.deliver(ctx, l, sender, policy, c.Messages)
+	return true, 0, d.deliver(ctx, l, sender, policy, c)
 }
 
 // hold keeps a lane whose messages name a sender the configuration does
@@ -117,13 +117,16 @@ func (d *Dispatcher) hold(l *lane) time.Duration {
 	return d.opts.PollInterval
 }
 
-// claimRequest asks for the lane's next post under the policy's limits.
-// A key without a limit still gets a rule that never fills, so that a
-// pause after a 429 holds it shut.
+// claimRequest asks for the lane's next post under the policy's limits:
+// the destination's limit paced (see outbox.Claim), and storm posts
+// allowed where posts fold. A key without a limit still gets a rule that
+// never fills, so that a pause after a 429 holds it shut.
 func (d *Dispatcher) claimRequest(l *lane, p Policy) outbox.ClaimRequest {
 	var rules []limiter.Rule
 	if p.Scope != "" {
-		rules = append(rules, rule(destinationKey(p, l), p.Destination))
+		r := rule(destinationKey(p, l), p.Destination)
+		r.Paced = p.Destination.enabled()
+		rules = append(rules, r)
 	}
 	if p.TokenKey != "" {
 		rules = append(rules, rule(p.TokenKey, p.Token))
@@ -135,8 +138,15 @@ func (d *Dispatcher) claimRequest(l *lane, p Policy) outbox.ClaimRequest {
 		MaxChars:     p.MaxChars,
 		SeparatorLen: delivery.Len(p.Separator),
 		Lease:        d.opts.Lease,
+		Storm:        p.MaxChars > stormHeadingLen,
+		HeadingLen:   stormHeadingLen,
+		Quiet:        burstQuiet,
 	}
 }
+
+// burstQuiet is how long a lane receives nothing before its burst counts
+// as over: then the lane's post is no longer paced (outbox.Claim).
+const burstQuiet = 100 * time.Millisecond
 
 // rule is the limiter rule of key under lim; no limit is a rule that
 // never fills.

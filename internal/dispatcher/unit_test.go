@@ -111,7 +111,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}{
 		{"negative", Options{MaxAttempts: -1}},
 		{"max below base", Options{BackoffBase: time.Minute, BackoffMax: time.Second}},
-		{"lease within send timeout", Options{Lease: 10 * time.Second}},
+		{"lease too short to renew", Options{Lease: time.Millisecond}},
 	}
 	for _, c := range cases {
 		if _, err := New(newFakeStore(t), fakeSenders{}, c.opts, nil, nil); err == nil {

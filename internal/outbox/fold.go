@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"math"
+	"time"
 
 	"github.com/relayhq/relay/internal/delivery"
 )
@@ -69,8 +70,9 @@ const StormLineSeparatorLen = 1
 // req.Storm is set and the due backlog would need more full-size posts than
 // free, the window cannot carry it in full form: the post switches to the
 // one-line forms (delivery.Message.OneLine), as many as fit in MaxChars
-// less HeadingLen, one per line. Nothing is dropped either way: what a post
-// does not carry stays queued for the next.
+// less HeadingLen, one per line, if that carries more messages than the
+// full form. Nothing is dropped either way: what a post does not carry
+// stays queued for the next.
 func PlanPost(req ClaimRequest, free int, fold bool, next func() (Candidate, bool, error)) (Post, error) {
 	r := reader{next: next}
 	if !fold {
@@ -92,11 +94,13 @@ func PlanPost(req ClaimRequest, free int, fold bool, next func() (Candidate, boo
 		}
 		if storm {
 			lines := &Folder{max: req.MaxChars - req.HeadingLen, sep: StormLineSeparatorLen}
-			n, full, err = r.pack(0, lines, func(m delivery.Message) int { return delivery.Len(m.OneLine()) })
+			k, kfull, err := r.pack(0, lines, func(m delivery.Message) int { return delivery.Len(m.OneLine()) })
 			if err != nil {
 				return Post{}, err
 			}
-			return Post{Messages: r.messages(n), Storm: true, Full: full}, nil
+			if k > n {
+				return Post{Messages: r.messages(k), Storm: true, Full: kfull}, nil
+			}
 		}
 	}
 	return Post{Messages: r.messages(n), Full: full}, nil
@@ -173,4 +177,21 @@ func (r *reader) messages(n int) []delivery.Message {
 		out[i] = r.buf[i].Message
 	}
 	return out
+}
+
+// PaceWait is how long a post that is not full must still wait, given
+// pace, what the paced rules ask (limiter.Log.Pace), and since, how long
+// ago the lane's newest message was received: pace, cut short when the
+// lane turns quiet; 0 once it is.
+func PaceWait(req ClaimRequest, pace, since time.Duration) time.Duration {
+	if pace <= 0 {
+		return 0
+	}
+	if req.Quiet > 0 {
+		if since >= req.Quiet {
+			return 0
+		}
+		pace = min(pace, req.Quiet-since)
+	}
+	return pace
 }

@@ -67,6 +67,9 @@ type ClaimRequest struct {
 	// such a post keeps for its heading, within MaxChars.
 	Storm      bool
 	HeadingLen int
+	// Quiet ends a burst: pacing holds back no post of a lane whose newest
+	// message was received Quiet ago or longer. 0 means always paced.
+	Quiet time.Duration
 }
 
 // Claim is the answer to a ClaimRequest.
@@ -84,10 +87,11 @@ type ClaimRequest struct {
 // separators), in order, at least the head, or in a storm their one-line
 // forms.
 //
-// Pacing rule: in a paced rule's window that holds slots already, a post
-// that is not full waits limiter.Spacing after the window's latest slot;
-// the claim then takes nothing and says how long (Wait). A full post goes
-// as soon as a slot is free.
+// Pacing rule: while a burst is arriving, in a paced rule's window that
+// holds slots already, a post that is not full waits limiter.Spacing after
+// the window's latest slot; the claim then takes nothing and says how long
+// (Wait, see PaceWait). A full post goes as soon as a slot is free, and so
+// does the post of a lane that has been quiet (ClaimRequest.Quiet).
 type Claim struct {
 	Messages []delivery.Message
 	Wait     time.Duration

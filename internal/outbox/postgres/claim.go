@@ -76,7 +76,13 @@ func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (
 		return outbox.Claim{}, err
 	}
 	if lim.pace > 0 && !post.Full {
-		return outbox.Claim{Wait: lim.pace}, nil
+		var newest int64
+		if err := tx.QueryRow(ctx, sqlLaneNewest, req.Lane).Scan(&newest); err != nil {
+			return outbox.Claim{}, fmt.Errorf("read lane tail: %w", err)
+		}
+		if wait := outbox.PaceWait(req, lim.pace, time.Duration(lim.now-newest)*time.Millisecond); wait > 0 {
+			return outbox.Claim{Wait: wait}, nil
+		}
 	}
 	if err := takeSlot(ctx, tx, lim); err != nil {
 		return outbox.Claim{}, err
@@ -124,6 +130,9 @@ const (
 	// sqlLaneCountUpTo counts the lane's messages, stopping at a limit
 	// (lane, limit).
 	sqlLaneCountUpTo = `SELECT COUNT(*) FROM (SELECT FROM messages WHERE lane >= $1 AND lane <= $1 ORDER BY lane, id LIMIT $2) AS upto`
+	// sqlLaneNewest reads when the lane's newest message was received
+	// (lane).
+	sqlLaneNewest = `SELECT created_at FROM messages WHERE lane >= $1 AND lane <= $1 ORDER BY lane DESC, id DESC LIMIT 1`
 	// sqlLaneCount counts the lane's messages (lane).
 	sqlLaneCount = `SELECT COUNT(*) FROM messages WHERE lane >= $1 AND lane <= $1`
 	// sqlLaneFirst reads the lane's first messages (lane, limit).

@@ -42,6 +42,9 @@ const (
 	// sqlLaneCountUpTo counts the lane's messages, stopping at a limit
 	// (lane, limit).
 	sqlLaneCountUpTo = `SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE lane = ? LIMIT ?)`
+	// sqlLaneNewest reads when the lane's newest message was received
+	// (lane).
+	sqlLaneNewest = `SELECT created_at FROM messages WHERE lane = ? ORDER BY id DESC LIMIT 1`
 	// sqlLaneCount counts the lane's messages (lane).
 	sqlLaneCount = `SELECT COUNT(*) FROM messages WHERE lane = ?`
 )
@@ -91,7 +94,13 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) 
 		return outbox.Claim{}, err
 	}
 	if pace > 0 && !post.Full {
-		return outbox.Claim{Wait: pace}, nil
+		var newest int64
+		if err := tx.QueryRowContext(ctx, sqlLaneNewest, req.Lane).Scan(&newest); err != nil {
+			return outbox.Claim{}, fmt.Errorf("read lane tail: %w", err)
+		}
+		if wait := outbox.PaceWait(req, pace, time.Duration(ms-newest)*time.Millisecond); wait > 0 {
+			return outbox.Claim{Wait: wait}, nil
+		}
 	}
 	if wait, ok := s.limiter.Take(now, req.Margin, req.Rules); !ok {
 		return outbox.Claim{Wait: wait}, nil // not reached: claimMu holds the log
