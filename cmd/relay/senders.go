@@ -120,6 +120,7 @@ func policyOf(c *senders.Config) dispatcher.Policy {
 		Separator:      c.Separator,
 		Host:           c.Host,
 		RateLimitPause: c.RateLimitPause,
+		Headed:         c.Kind.Notation().Headed,
 	}
 	if !c.Fold {
 		p.MaxChars = 0 // a post carries its head message only

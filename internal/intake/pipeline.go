@@ -31,6 +31,9 @@ type Store interface {
 // maxLen.
 type Renderer interface {
 	RenderParts(n templates.Notation, name string, d *alert.Data, maxLen int) ([]string, error)
+	// RenderLine renders the message's one-line form (see
+	// templates.Templates.RenderLine).
+	RenderLine(n templates.Notation, name string, d *alert.Data) (string, error)
 	// Has reports whether a template of that name was loaded.
 	Has(name string) bool
 }
@@ -102,7 +105,7 @@ func (p *Pipeline) Accept(ctx context.Context, req Request) (Result, error) {
 	batch := outbox.Batch{NotificationID: id, DedupKey: d.DedupKey(dedupScope(req, routeKey, msgs))}
 	for _, m := range msgs {
 		batch.Messages = append(batch.Messages, delivery.Message{
-			Dest: m.Destination, Body: m.Body, NotificationID: id,
+			Dest: m.Destination, Body: m.Body, Line: m.Line, Tally: m.Tally, NotificationID: id,
 			Source: req.Source, Route: routeKey, Group: d.GroupKey, CreatedAt: now,
 		})
 	}
@@ -229,15 +232,62 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 		}
 		parts = []string{notation.Final(summary, true)}
 	}
-	// RenderParts made every part final at the output boundary (a kind
-	// disarms the mentions a template joined): only the target's own
-	// mentions, the prefix, may notify anyone.
+	line := p.renderLine(snap, notation, name, sd)
+	tally := tallyOf(notation, sd)
+	// RenderParts and RenderLine made their text final at the output
+	// boundary (a kind disarms the mentions a template joined): only the
+	// target's own mentions, the prefix, may notify anyone; a storm post
+	// carries none.
 	out := make([]Rendered, 0, len(parts))
 	for _, body := range parts {
 		out = append(out, Rendered{Destination: dest, Template: templateName(name), Body: prefix + body,
-			Fallback: fellBack, Error: why})
+			Line: line, Tally: tally, Fallback: fellBack, Error: why})
 	}
 	return out, nil
+}
+
+// renderLine renders the one-line form of sd for the template name: its
+// .line template, or the built-in one of the notation; a line that fails
+// is replaced like a message that fails (counted, logged), by the built-in
+// line, then by the first line of the bare summary.
+func (p *Pipeline) renderLine(snap *Snapshot, n templates.Notation, name string, sd *alert.Data) string {
+	line, err := snap.Templates.RenderLine(n, name, sd)
+	if err != nil && name != "" {
+		p.logger.Warn("line template failed; falling back to the built-in line",
+			zap.String("template", name+templates.LineSuffix), zap.Error(err))
+		p.metrics.fallbacks.WithLabelValues(name).Inc()
+		line, err = snap.Templates.RenderLine(n, "", sd)
+	}
+	if err != nil {
+		p.logger.Error("built-in line template failed; using the bare summary", zap.Error(err))
+		p.metrics.fallbacks.WithLabelValues("default").Inc()
+		first, _, _ := strings.Cut(bare(sd), "\n")
+		line = n.Final(first, false)
+	}
+	return line
+}
+
+// tallyOf counts the alerts of d by status, name and severity, the names
+// and severities neutralised as the notation says (they reach the
+// heading of a storm post).
+func tallyOf(n templates.Notation, d *alert.Data) []delivery.Count {
+	neutral := func(s string) string { return s }
+	if n.Neutralize != nil {
+		neutral = n.Neutralize
+	}
+	var out []delivery.Count
+	index := map[delivery.Count]int{}
+	for _, a := range d.Alerts {
+		k := delivery.Count{Status: neutral(a.Status), Name: neutral(a.Labels["alertname"]), Severity: neutral(a.Labels["severity"])}
+		if i, ok := index[k]; ok {
+			out[i].N++
+			continue
+		}
+		index[k] = len(out)
+		k.N = 1
+		out = append(out, k)
+	}
+	return out
 }
 
 func templateName(n string) string {

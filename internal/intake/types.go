@@ -53,6 +53,10 @@ type Rendered struct {
 	Destination delivery.Destination `json:"destination"`
 	Template    string               `json:"template"`
 	Body        string               `json:"body"`
+	// Line is the message's one-line form, which a storm post carries;
+	// Tally counts its alerts for the storm post's heading.
+	Line  string           `json:"line"`
+	Tally []delivery.Count `json:"-"`
 	// Fallback is set when the target's template failed and the built-in
 	// default rendered the message; Error says why.
 	Fallback bool   `json:"fallback,omitempty"`

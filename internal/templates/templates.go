@@ -69,6 +69,9 @@ type Notation struct {
 	// upstream's body: a generic webhook's {"text": "..."}. A custom
 	// template renders the whole body itself.
 	Wrap func(string) string
+	// Heading, if set, writes a body under a heading in the notation's
+	// markup (see Headed): a storm post's summary above its lines.
+	Heading func(heading, body string) string
 }
 
 // Final is what a rendered message becomes at the output boundary:

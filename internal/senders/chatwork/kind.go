@@ -54,7 +54,8 @@ func (Kind) Defaults() senders.Settings {
 }
 
 // Notation implements senders.Kind: alert text neutralised, messages in an
-// [info] block, and mentions that a template joined disarmed.
+// [info] block, mentions that a template joined disarmed, and a storm
+// post's heading as the [title] of its [info] block.
 func (Kind) Notation() templates.Notation {
 	return templates.Notation{
 		Defaults:   Name,
@@ -62,6 +63,9 @@ func (Kind) Notation() templates.Notation {
 		BlockOpen:  "[info]",
 		BlockClose: "[/info]",
 		Finish:     DisarmMentions,
+		Heading: func(heading, body string) string {
+			return "[info][title]" + heading + "[/title]" + body + "[/info]"
+		},
 	}
 }
 
