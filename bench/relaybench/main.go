@@ -53,6 +53,7 @@ func main() {
 	flag.DurationVar(&o.stormTimeout, "storm-timeout", 5*time.Minute, "give up on a storm after this")
 	flag.IntVar(&o.queued, "queued", 100000, "undelivered messages for the memory run")
 	flag.IntVar(&o.queuedRooms, "queued-rooms", 10, "rooms the memory run spreads them over")
+	flag.BoolVar(&stormSchedule, "schedule", false, "log every post of a storm on stderr (time, form, size)")
 	flag.StringVar(&only, "only", "ingest,storm,memory", "which parts to run")
 	flag.Parse()
 	var err error

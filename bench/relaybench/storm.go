@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/relayhq/relay/internal/senders/chatwork/chatworktest"
@@ -23,6 +24,10 @@ type stormResult struct {
 	MaxIn10s  int // most accepted posts in any 10 s window
 	Complete  bool
 }
+
+// stormSchedule, set by -schedule, logs every post of a storm on stderr:
+// when it went, its form and size.
+var stormSchedule bool
 
 // benchToken is the Chatwork token the harness gives the relay and the fake.
 const benchToken = "bench-token-0123456789abcdef"
@@ -70,6 +75,19 @@ func runStorm(ctx context.Context, relayBin, dir string, n, clients int, timeout
 			}
 		}
 		scanned = len(posts)
+	}
+	if stormSchedule {
+		for i, p := range fake.Posts(room) {
+			kind := "full"
+			if strings.HasPrefix(p.Body, "[info][title]Alert storm:") {
+				kind = "storm"
+			}
+			in := map[string]bool{}
+			for _, name := range names.FindAllString(p.Body, -1) {
+				in[name] = true
+			}
+			progress("  post %2d at %6.3f s: %5s, %6d characters, %4d alerts", i+1, p.At.Sub(begin).Seconds(), kind, len(p.Body), len(in))
+		}
 	}
 	res.Delivered = len(seen)
 	res.Posts = len(fake.Posts(room))

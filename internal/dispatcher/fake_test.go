@@ -154,8 +154,9 @@ func (s *fakeStore) claim(req outbox.ClaimRequest) (outbox.Claim, error) {
 		return outbox.Claim{Wait: wait}, nil
 	}
 	pace, busy := s.lim.Pace(now, req.Margin, req.Rules)
+	since := now.Sub(lane[len(lane)-1].msg.CreatedAt)
 	next := 0
-	post, err := outbox.PlanPost(req, free, busy || len(lane) > free, func() (outbox.Candidate, bool, error) {
+	post, err := outbox.PlanPost(req, free, busy || len(lane) > free, busy && outbox.Arriving(req, since), func() (outbox.Candidate, bool, error) {
 		if next == len(lane) {
 			return outbox.Candidate{}, false, nil
 		}
@@ -166,8 +167,8 @@ func (s *fakeStore) claim(req outbox.ClaimRequest) (outbox.Claim, error) {
 	if err != nil {
 		return outbox.Claim{}, err
 	}
-	if pace > 0 && !post.Full {
-		if wait := outbox.PaceWait(req, pace, now.Sub(lane[len(lane)-1].msg.CreatedAt)); wait > 0 {
+	if !post.Full {
+		if wait := outbox.PaceWait(req, pace, since); wait > 0 {
 			return outbox.Claim{Wait: wait}, nil
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // stormHeadingLen is the room, in delivery.Len units, that a storm post
 // keeps for its heading (outbox.ClaimRequest.HeadingLen); stormBody cuts
 // the heading to fit it.
-const stormHeadingLen = 1000
+const stormHeadingLen = 500
 
 // stormNames is how many alert names a storm heading lists by count, and
 // stormNameLen how long each may be.

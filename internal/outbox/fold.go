@@ -67,13 +67,16 @@ const StormLineSeparatorLen = 1
 //
 // Without fold the post is the head alone. With fold it is the head and
 // the due messages behind it that fit in MaxChars (Folder). When
-// req.Storm is set and the due backlog would need more full-size posts than
-// free, the window cannot carry it in full form: the post switches to the
-// one-line forms (delivery.Message.OneLine), as many as fit in MaxChars
-// less HeadingLen, one per line, if that carries more messages than the
-// full form. Nothing is dropped either way: what a post does not carry
-// stays queued for the next.
-func PlanPost(req ClaimRequest, free int, fold bool, next func() (Candidate, bool, error)) (Post, error) {
+// req.Storm is set and the due backlog is more than one full-size post,
+// the post switches to the one-line forms (delivery.Message.OneLine), as
+// many as fit in MaxChars less HeadingLen, one per line, if that carries
+// more messages than the full form and either the backlog would need more
+// full-size posts than free (the window cannot carry it in full form), or
+// burst is set: a burst is still arriving into a window that holds posts
+// already, so the backlog keeps outgrowing what full-size posts carry at
+// the window's pace. Nothing is dropped either way: what a post does not
+// carry stays queued for the next.
+func PlanPost(req ClaimRequest, free int, fold, burst bool, next func() (Candidate, bool, error)) (Post, error) {
 	r := reader{next: next}
 	if !fold {
 		c, ok, err := r.at(0)
@@ -88,9 +91,11 @@ func PlanPost(req ClaimRequest, free int, fold bool, next func() (Candidate, boo
 		return Post{}, err
 	}
 	if req.Storm && req.MaxChars > req.HeadingLen && full && free < math.MaxInt32 {
-		storm, err := r.needsMore(n, req, free, body)
-		if err != nil {
-			return Post{}, err
+		storm := burst
+		if !storm {
+			if storm, err = r.needsMore(n, req, free, body); err != nil {
+				return Post{}, err
+			}
 		}
 		if storm {
 			lines := &Folder{max: req.MaxChars - req.HeadingLen, sep: StormLineSeparatorLen}
@@ -179,18 +184,22 @@ func (r *reader) messages(n int) []delivery.Message {
 	return out
 }
 
+// Arriving reports whether a burst is still arriving on a lane whose
+// newest message was received since ago: it has not been quiet for
+// req.Quiet.
+func Arriving(req ClaimRequest, since time.Duration) bool {
+	return req.Quiet <= 0 || since < req.Quiet
+}
+
 // PaceWait is how long a post that is not full must still wait, given
 // pace, what the paced rules ask (limiter.Log.Pace), and since, how long
 // ago the lane's newest message was received: pace, cut short when the
 // lane turns quiet; 0 once it is.
 func PaceWait(req ClaimRequest, pace, since time.Duration) time.Duration {
-	if pace <= 0 {
+	if pace <= 0 || !Arriving(req, since) {
 		return 0
 	}
 	if req.Quiet > 0 {
-		if since >= req.Quiet {
-			return 0
-		}
 		pace = min(pace, req.Quiet-since)
 	}
 	return pace

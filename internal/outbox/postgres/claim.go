@@ -71,16 +71,20 @@ func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (
 			return outbox.Claim{}, err
 		}
 	}
-	post, err := pick(ctx, tx, req, lim.now, lim.free, fold)
-	if err != nil {
-		return outbox.Claim{}, err
-	}
-	if lim.pace > 0 && !post.Full {
+	var since time.Duration // since the lane's newest message, in a busy window
+	if lim.busy {
 		var newest int64
 		if err := tx.QueryRow(ctx, sqlLaneNewest, req.Lane).Scan(&newest); err != nil {
 			return outbox.Claim{}, fmt.Errorf("read lane tail: %w", err)
 		}
-		if wait := outbox.PaceWait(req, lim.pace, time.Duration(lim.now-newest)*time.Millisecond); wait > 0 {
+		since = time.Duration(lim.now-newest) * time.Millisecond
+	}
+	post, err := pick(ctx, tx, req, lim.now, lim.free, fold, lim.busy && outbox.Arriving(req, since))
+	if err != nil {
+		return outbox.Claim{}, err
+	}
+	if !post.Full {
+		if wait := outbox.PaceWait(req, lim.pace, since); wait > 0 {
 			return outbox.Claim{Wait: wait}, nil
 		}
 	}
@@ -156,7 +160,7 @@ func moreQueued(ctx context.Context, tx pgx.Tx, lane string, free int) (bool, er
 
 // pick reads the head of the lane and, if fold, up to maxFold messages
 // behind it, and plans the lane's next post (outbox.PlanPost).
-func pick(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest, now int64, free int, fold bool) (outbox.Post, error) {
+func pick(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest, now int64, free int, fold, burst bool) (outbox.Post, error) {
 	limit := 1
 	if fold {
 		limit = maxFold
@@ -166,7 +170,7 @@ func pick(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest, now int64, fr
 		return outbox.Post{}, fmt.Errorf("read lane: %w", err)
 	}
 	defer rows.Close()
-	post, err := outbox.PlanPost(req, free, fold, func() (outbox.Candidate, bool, error) {
+	post, err := outbox.PlanPost(req, free, fold, burst, func() (outbox.Candidate, bool, error) {
 		if !rows.Next() {
 			return outbox.Candidate{}, false, rows.Err()
 		}

@@ -89,16 +89,20 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) 
 		}
 		fold = queued > free
 	}
-	post, err := pick(ctx, tx, req, ms, free, fold)
-	if err != nil {
-		return outbox.Claim{}, err
-	}
-	if pace > 0 && !post.Full {
+	var since time.Duration // since the lane's newest message, in a busy window
+	if busy {
 		var newest int64
 		if err := tx.QueryRowContext(ctx, sqlLaneNewest, req.Lane).Scan(&newest); err != nil {
 			return outbox.Claim{}, fmt.Errorf("read lane tail: %w", err)
 		}
-		if wait := outbox.PaceWait(req, pace, time.Duration(ms-newest)*time.Millisecond); wait > 0 {
+		since = time.Duration(ms-newest) * time.Millisecond
+	}
+	post, err := pick(ctx, tx, req, ms, free, fold, busy && outbox.Arriving(req, since))
+	if err != nil {
+		return outbox.Claim{}, err
+	}
+	if !post.Full {
+		if wait := outbox.PaceWait(req, pace, since); wait > 0 {
 			return outbox.Claim{Wait: wait}, nil
 		}
 	}
@@ -131,7 +135,7 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) 
 
 // pick reads the lane in order and plans its next post (outbox.PlanPost);
 // without fold it reads the head only.
-func pick(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest, ms int64, free int, fold bool) (outbox.Post, error) {
+func pick(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest, ms int64, free int, fold, burst bool) (outbox.Post, error) {
 	query := `SELECT ` + messageColumns + `, available_at FROM messages WHERE lane = ? ORDER BY id`
 	if !fold {
 		query += ` LIMIT 1`
@@ -142,7 +146,7 @@ func pick(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest, ms int64, fr
 		return outbox.Post{}, fmt.Errorf("read lane: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	post, err := outbox.PlanPost(req, free, fold, func() (outbox.Candidate, bool, error) {
+	post, err := outbox.PlanPost(req, free, fold, burst, func() (outbox.Candidate, bool, error) {
 		if !rows.Next() {
 			return outbox.Candidate{}, false, rows.Err()
 		}
