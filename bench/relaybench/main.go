@@ -35,6 +35,9 @@ type options struct {
 	stormClients               int
 	stormTimeout               time.Duration
 	queued, queuedRooms        int
+	postgres                   string // for the failover runs
+	failovers, failoverAlerts  int
+	failoverLatency            time.Duration
 	only                       []string
 }
 
@@ -54,7 +57,11 @@ func main() {
 	flag.IntVar(&o.queued, "queued", 100000, "undelivered messages for the memory run")
 	flag.IntVar(&o.queuedRooms, "queued-rooms", 10, "rooms the memory run spreads them over")
 	flag.BoolVar(&stormSchedule, "schedule", false, "log every post of a storm on stderr (time, form, size)")
-	flag.StringVar(&only, "only", "ingest,storm,memory", "which parts to run")
+	flag.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL for the failover runs (each in a schema of its own, dropped after); without it failover is skipped")
+	flag.IntVar(&o.failovers, "failovers", 3, "failover runs")
+	flag.IntVar(&o.failoverAlerts, "failover-alerts", 50, "alerts posted before the kill in a failover run")
+	flag.DurationVar(&o.failoverLatency, "failover-latency", 4*time.Second, "how long the fake Chatwork takes per request in a failover run")
+	flag.StringVar(&only, "only", "ingest,storm,memory,failover", "which parts to run")
 	flag.Parse()
 	var err error
 	if o.clients, err = ints(clients); err == nil {
@@ -112,6 +119,22 @@ func run(o options) error {
 			rows = append(rows, r)
 		}
 		printStorms(os.Stdout, rows, o.stormClients)
+	}
+	if slices.Contains(o.only, "failover") {
+		if o.postgres == "" {
+			progress("failover: skipped, needs -postgres")
+		} else {
+			var rows []failoverResult
+			for i := range o.failovers {
+				progress("failover %d of %d: %d alerts, upstream %v per post", i+1, o.failovers, o.failoverAlerts, o.failoverLatency)
+				r, err := runFailover(ctx, o.relayBin, o.postgres, o.failoverAlerts, o.failoverLatency, 2*time.Minute)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, r)
+			}
+			printFailover(os.Stdout, rows)
+		}
 	}
 	if slices.Contains(o.only, "memory") {
 		progress("memory: idle, then %d undelivered messages", o.queued)

@@ -116,6 +116,18 @@ func (p *process) stop() {
 	}
 }
 
+// kill ends the process at once (SIGKILL), as a crash would, and waits
+// for it; a process that has exited already is left alone.
+func (p *process) kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // memory is what /proc/<pid>/status says about a process's memory.
 type memory struct {
 	RSS, HWM int64 // bytes: VmRSS (now) and VmHWM (peak)

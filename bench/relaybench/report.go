@@ -42,6 +42,23 @@ func printStorms(w io.Writer, rows []stormResult, clients int) {
 	fmt.Fprintln(w)
 }
 
+// printFailover writes the failover table.
+func printFailover(w io.Writer, rows []failoverResult) {
+	fmt.Fprintln(w, "### Failover: two replicas on PostgreSQL, the one posting killed (SIGKILL)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| alerts | upstream per post | post in flight at the kill | all in the room after the kill | posts | dropped by the kill | posted twice | 429s | most posts in 10 s | delivered |")
+	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		done := secs(r.Elapsed)
+		if !r.Complete {
+			done = "not within " + done
+		}
+		fmt.Fprintf(w, "| %d | %s | %v | %s | %d | %d | %d | %d | %d | %d |\n",
+			r.Alerts, secs(r.Latency), r.InFlight, done, r.Posts, r.Dropped, r.Repeated, r.Got429, r.MaxIn10s, r.Delivered)
+	}
+	fmt.Fprintln(w)
+}
+
 // printMemory writes the memory table.
 func printMemory(w io.Writer, r memoryResult) {
 	fmt.Fprintln(w, "### Memory (relay process, /proc/<pid>/status)")

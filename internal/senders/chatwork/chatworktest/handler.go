@@ -49,6 +49,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	p := Post{Room: ep.room, Kind: ep.kind, ID: ep.id, Method: r.Method, Token: r.Header.Get("x-chatworktoken")}
 	form, formErr := readForm(r)
 	p.Body = form.Get("body")
+	if !s.wait(r) {
+		s.mu.Lock()
+		p.At = s.clock()
+		s.record(p)
+		s.mu.Unlock()
+		return
+	}
 
 	s.mu.Lock()
 	now := s.clock()
@@ -70,6 +77,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		body = map[string][]string{"errors": errs}
 	}
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// wait holds r for Options.Latency and reports whether its client is
+// still there.
+func (s *Server) wait(r *http.Request) bool {
+	if s.opts.Latency <= 0 {
+		return true
+	}
+	s.mu.Lock()
+	s.holding++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.holding--
+		s.mu.Unlock()
+	}()
+	t := time.NewTimer(s.opts.Latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // decide checks one request and returns the status and either error

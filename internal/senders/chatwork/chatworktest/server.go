@@ -43,6 +43,11 @@ type Options struct {
 	// Clock returns the time the fake uses for limits and records; nil
 	// means time.Now. Tests of the limits use it to step time.
 	Clock func() time.Time
+	// Latency is how long, on the real clock, the fake holds each request
+	// before it looks at it: a slow upstream. A client that goes away
+	// meanwhile has nothing done; the request is recorded with status 0,
+	// as a dropped connection, and takes no slot.
+	Latency time.Duration
 }
 
 // Post is one request the fake received.
@@ -79,6 +84,7 @@ type Server struct {
 	failN    int
 	failCode int
 	down     bool
+	holding  int // requests held for Options.Latency
 	changed  chan struct{}
 }
 
@@ -157,6 +163,14 @@ func (s *Server) Posts(room string) []Post {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Post(nil), s.posts[room]...)
+}
+
+// Holding returns how many requests the fake holds for Options.Latency
+// now: posts in flight.
+func (s *Server) Holding() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holding
 }
 
 // Requests returns every request received, rejected ones included, in order.

@@ -1,6 +1,7 @@
 package chatworktest
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -275,5 +276,50 @@ func TestMaxIn(t *testing.T) {
 		if got := maxIn(c.times, time.Second); got != c.want {
 			t.Errorf("%s: got %d, want %d", c.name, got, c.want)
 		}
+	}
+}
+
+func TestLatencyHoldsRequestsAndAClientThatLeavesHasNothingDone(t *testing.T) {
+	t.Parallel()
+	slow := NewServer(t, Options{Tokens: []string{token}, Latency: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, slow.URL()+"/rooms/1/messages", strings.NewReader("body=x"))
+	req.Header.Set("x-chatworktoken", token)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	for slow.Holding() == 0 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	if err := <-errc; err == nil {
+		t.Fatal("got an answer from a fake an hour slow, want the client's timeout")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(slow.Requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := slow.Holding(); n != 0 {
+		t.Errorf("holding %d requests after the client left, want none", n)
+	}
+	if got := slow.Requests(); len(got) != 1 || got[0].Status != 0 {
+		t.Fatalf("got requests %+v, want one dropped (status 0)", got)
+	}
+	if n := len(slow.Posts("1")); n != 0 {
+		t.Errorf("got %d posts from a client that left, want none", n)
+	}
+
+	patient := NewServer(t, Options{Tokens: []string{token}, Latency: time.Millisecond, RoomLimit: 1})
+	if a := do(t, patient, message("1", "x")); a.status != 200 {
+		t.Fatalf("got %d %q, want 200 after the latency", a.status, a.raw)
+	}
+	if a := do(t, patient, message("1", "y")); a.status != 429 {
+		t.Errorf("second post: got %d, want 429: the room limit still holds", a.status)
 	}
 }
