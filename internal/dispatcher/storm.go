@@ -32,10 +32,9 @@ const (
 func stormBody(p Policy, msgs []delivery.Message, behind int) string {
 	lines := make([]string, 0, len(msgs))
 	for i, m := range msgs {
-		if i > 0 && m.Line != "" && m.Line == msgs[i-1].Line && m.NotificationID == msgs[i-1].NotificationID {
-			continue
+		if !laterPart(msgs, i) {
+			lines = append(lines, m.OneLine())
 		}
-		lines = append(lines, m.OneLine())
 	}
 	title, summary := stormHeading(msgs, behind)
 	headed := p.Headed
@@ -49,13 +48,23 @@ func stormBody(p Policy, msgs []delivery.Message, behind int) string {
 	return headed(title, summary+"\n"+strings.Join(lines, "\n"))
 }
 
+// laterPart reports whether msgs[i] is a later part of the message split
+// in parts before it: the same notification and line.
+func laterPart(msgs []delivery.Message, i int) bool {
+	return i > 0 && msgs[i].Line != "" && msgs[i].Line == msgs[i-1].Line &&
+		msgs[i].NotificationID == msgs[i-1].NotificationID
+}
+
 // stormHeading returns the title and summary lines of a storm post.
 func stormHeading(msgs []delivery.Message, behind int) (title, summary string) {
 	byStatus, bySeverity, byName := map[string]int{}, map[string]int{}, map[string]int{}
 	alerts := 0
 	first, last := msgs[0].CreatedAt, msgs[0].CreatedAt
-	for _, m := range msgs {
+	for i, m := range msgs {
 		first, last = minTime(first, m.CreatedAt), maxTime(last, m.CreatedAt)
+		if laterPart(msgs, i) {
+			continue // its first part counted the alerts
+		}
 		for _, c := range m.Tally {
 			alerts += c.N
 			byStatus[cmp.Or(c.Status, "unknown")] += c.N
