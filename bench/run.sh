@@ -6,9 +6,10 @@
 #
 #   1. end to end (bench/relaybench): the relay binary with its SQLite
 #      outbox (synchronous=FULL) in $TMPDIR: durable ingest at 1, 8 and 64
-#      clients against bench/baseline; storms of 100, 1,000 and 10,000
-#      alerts to one room of the strict fake Chatwork; memory idle and with
-#      100,000 undelivered messages;
+#      clients against bench/baseline; storms of 100, 1,000, 5,000 and
+#      10,000 alerts to one room of the strict fake Chatwork; single alerts
+#      every 2 s (steady); memory idle and with 100,000 undelivered
+#      messages; and, with PostgreSQL, the failover of two replicas;
 #   2. the package benchmarks (go test -bench), each with a CPU profile.
 #
 # Results go to $BENCH_OUT (default bench/out): results.md (the tables),
@@ -43,6 +44,13 @@ $GO build -trimpath -o "$work/relaybench" ./bench/relaybench
 	echo
 } >"$out/results.md"
 
+# The failover runs need PostgreSQL: RELAY_BENCH_POSTGRES, else the test
+# database of RELAY_TEST_POSTGRES_URL (each run in a schema of its own,
+# dropped after); without either they are skipped.
+pg=${RELAY_BENCH_POSTGRES:-${RELAY_TEST_POSTGRES_URL:-}}
+if [ -n "$pg" ]; then
+	set -- -postgres "$pg" "$@"
+fi
 "$work/relaybench" -relay "$work/relay" -baseline "$work/baseline" -dir "$work" "$@" >>"$out/results.md"
 
 if [ "${BENCH_PACKAGES:-1}" != 0 ]; then

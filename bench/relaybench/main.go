@@ -35,6 +35,8 @@ type options struct {
 	stormClients               int
 	stormTimeout               time.Duration
 	queued, queuedRooms        int
+	steadyAlerts               int
+	steadyEvery                time.Duration
 	postgres                   string // for the failover runs
 	failovers, failoverAlerts  int
 	failoverLatency            time.Duration
@@ -51,17 +53,19 @@ func main() {
 	flag.StringVar(&clients, "clients", "1,8,64", "ingest concurrency levels")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per ingest run")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per ingest run")
-	flag.StringVar(&storms, "storms", "100,1000,10000", "storm sizes (alerts to one room)")
+	flag.StringVar(&storms, "storms", "100,1000,5000,10000", "storm sizes (alerts to one room)")
 	flag.IntVar(&o.stormClients, "storm-clients", 32, "concurrent webhook senders in a storm")
 	flag.DurationVar(&o.stormTimeout, "storm-timeout", 5*time.Minute, "give up on a storm after this")
 	flag.IntVar(&o.queued, "queued", 100000, "undelivered messages for the memory run")
 	flag.IntVar(&o.queuedRooms, "queued-rooms", 10, "rooms the memory run spreads them over")
 	flag.BoolVar(&stormSchedule, "schedule", false, "log every post of a storm on stderr (time, form, size)")
+	flag.IntVar(&o.steadyAlerts, "steady-alerts", 8, "single alerts in the steady run")
+	flag.DurationVar(&o.steadyEvery, "steady-every", 2*time.Second, "time between the steady run's alerts")
 	flag.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL for the failover runs (each in a schema of its own, dropped after); without it failover is skipped")
 	flag.IntVar(&o.failovers, "failovers", 3, "failover runs")
 	flag.IntVar(&o.failoverAlerts, "failover-alerts", 50, "alerts posted before the kill in a failover run")
 	flag.DurationVar(&o.failoverLatency, "failover-latency", 4*time.Second, "how long the fake Chatwork takes per request in a failover run")
-	flag.StringVar(&only, "only", "ingest,storm,memory,failover", "which parts to run")
+	flag.StringVar(&only, "only", "ingest,storm,steady,memory,failover", "which parts to run")
 	flag.Parse()
 	var err error
 	if o.clients, err = ints(clients); err == nil {
@@ -119,6 +123,18 @@ func run(o options) error {
 			rows = append(rows, r)
 		}
 		printStorms(os.Stdout, rows, o.stormClients)
+	}
+	if slices.Contains(o.only, "steady") {
+		progress("steady: %d single alerts, one every %v", o.steadyAlerts, o.steadyEvery)
+		dir, err := os.MkdirTemp(o.dir, "steady-")
+		if err != nil {
+			return fmt.Errorf("make a steady directory: %w", err)
+		}
+		r, err := runSteady(ctx, o.relayBin, dir, o.steadyAlerts, o.steadyEvery)
+		if err != nil {
+			return err
+		}
+		printSteady(os.Stdout, r)
 	}
 	if slices.Contains(o.only, "failover") {
 		if o.postgres == "" {

@@ -42,6 +42,15 @@ func printStorms(w io.Writer, rows []stormResult, clients int) {
 	fmt.Fprintln(w)
 }
 
+// printSteady writes the steady table.
+func printSteady(w io.Writer, r steadyResult) {
+	fmt.Fprintln(w, "### Steady: single alerts to one Chatwork room, from the 202 to the room")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| alerts | one every | latency p50 | latency max | posts | 429s |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(w, "| %d | %s | %s | %s | %d | %d |\n\n", r.Alerts, secs(r.Every), ms(r.P50), ms(r.Max), r.Posts, r.Got429)
+}
+
 // printFailover writes the failover table.
 func printFailover(w io.Writer, rows []failoverResult) {
 	fmt.Fprintln(w, "### Failover: two replicas on PostgreSQL, the one posting killed (SIGKILL)")
