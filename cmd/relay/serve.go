@@ -23,7 +23,6 @@ import (
 	"github.com/relayhq/relay/internal/handlers"
 	"github.com/relayhq/relay/internal/intake"
 	"github.com/relayhq/relay/internal/secret"
-	"github.com/relayhq/relay/internal/senders"
 )
 
 // serve runs the relay until ctx is done.
@@ -102,7 +101,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger:       logger,
 		Registerer:   reg,
 		Gatherer:     reg,
-		DirectKinds:  directKinds(kinds),
+		DirectKinds:  kinds.Direct(),
 	})
 	if err != nil {
 		return err
@@ -212,15 +211,4 @@ func setGCPercent(getenv func(string) string) int {
 	}
 	debug.SetGCPercent(defaultGCPercent)
 	return defaultGCPercent
-}
-
-// directKinds are the kinds that take direct URLs.
-func directKinds(kinds config.Kinds) []string {
-	var out []string
-	for name, k := range kinds {
-		if _, err := k.Direct("", nil); !errors.Is(err, senders.ErrNoDirect) {
-			out = append(out, name)
-		}
-	}
-	return out
 }

@@ -129,8 +129,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
-	// Prepared once: compiling the recursive query took two thirds of
-	// each Lanes call.
+	// The statements the dispatcher and the group commit run on every
+	// call are prepared once, here.
 	if s.lanes, err = db.PrepareContext(ctx, sqlLanes); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open outbox %s: prepare lanes: %w", path, err)
