@@ -17,7 +17,7 @@ func TestFolder(t *testing.T) {
 		{"the head always, even oversized", []msg{{200, true, false}, {1, true, false}}, 1},
 		{"the head even if not due", []msg{{10, false, false}}, 1},
 		{"as many as fit with separators", []msg{{40, true, false}, {40, true, false}, {40, true, false}}, 2}, // 40+2+40=82, +2+40=124 > 100
-		{"exactly at the limit", []msg{{49, true, false}, {49, true, false}}, 2},                       // 49+2+49=100
+		{"exactly at the limit", []msg{{49, true, false}, {49, true, false}}, 2},                              // 49+2+49=100
 		{"stops at the first not due", []msg{{10, true, false}, {10, false, false}, {10, true, false}}, 1},
 		{"stops at the first that does not fit", []msg{{10, true, false}, {95, true, false}, {1, true, false}}, 1},
 		{"an alone head carries nothing more", []msg{{10, true, true}, {10, true, false}}, 1},
