@@ -23,7 +23,7 @@ type metrics struct {
 	storeRetries     *prometheus.CounterVec
 	held             *prometheus.CounterVec
 
-	mu   sync.Mutex
+	mu        sync.Mutex
 	seen      map[string]bool // senders whose label values exist
 	followers map[string]bool // senders whose follow operations' label values exist
 }
