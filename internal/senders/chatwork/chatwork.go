@@ -38,7 +38,7 @@ type Sender struct {
 	client     *http.Client
 	logger     *zap.Logger
 	now        func() time.Time
-	tok     tokenState
+	tok        tokenState
 }
 
 // New returns a Sender for cfg. It checks the base URL and that a token is
