@@ -204,7 +204,7 @@ func TestTargetFollows(t *testing.T) {
 		{"task on the last part", "task: {to: 1111}\n", firing, 1, 2,
 			`{"status":"firing","parts":2,"part":1,"task":{"body":"FIRING: DiskFull (alertname=DiskFull)\ndisk ［toall] full","to":["1111"]}}`, false},
 		{"no task when when does not match", "task: {to: 1111, when: {severity: [critical]}}\n", firing, 0, 1, `{"status":"firing"}`, false},
-		{"resolve forgets the tasks", "task: {to: 1111}\n", resolved, 0, 1, `{"status":"resolved","on_resolve":"post","tasks":true}`, false},
+		{"resolve forgets the tasks", "task: {to: 1111}\n", resolved, 0, 1, `{"status":"resolved","on_resolve":"post","tasks":true}`, true},
 		{"resolve marks them done", "on_resolve: edit\ntask: {to: 1111, done_on_resolve: true}\n", resolved, 0, 1,
 			`{"status":"resolved","on_resolve":"edit","tasks":true,"done_on_resolve":true}`, true},
 	}

@@ -46,8 +46,8 @@ var _ senders.Follows = target{}
 // Follow implements senders.Follows: the part-th of the parts messages
 // rendered for d carries what the Sender needs to follow d's group in the
 // room. A target that neither edits nor replies on resolve nor makes tasks
-// follows nothing. A resolve that edits or replies is claimed alone: it is
-// no post to fold.
+// follows nothing. A resolve that edits or replies is claimed alone (it is
+// no post to fold), and so is one of a target with tasks (see below).
 func (t target) Follow(d *alert.Data, part, parts int, now time.Time) (string, bool) {
 	f := t.following()
 	if f.OnResolve == ResolvePost && f.Task == nil {
@@ -61,7 +61,9 @@ func (t target) Follow(d *alert.Data, part, parts int, now time.Time) (string, b
 	solo := false
 	if d.Status == alert.StatusResolved {
 		fd.OnResolve = f.OnResolve
-		solo = f.OnResolve != ResolvePost
+		// Alone, a resolve is never folded into the post of its firing
+		// message, whose task is still to be made after that post.
+		solo = f.OnResolve != ResolvePost || f.Task != nil
 		if f.Task != nil && last {
 			fd.Tasks, fd.DoneOnResolve = true, f.Task.DoneOnResolve()
 		}
