@@ -32,18 +32,37 @@ routes:
 // message, the firing one edited into the resolve, and its task done; in
 // room 456 the resolve is a reply to the firing message, from the account
 // GET /me names.
+//
+// On PostgreSQL two replicas share the outbox: either may deliver any
+// step, and what one remembers of the group the other reads.
 func TestAlertmanagerRoomFollowsTheAlert(t *testing.T) {
 	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		followTheAlert(t, func(t *testing.T, dir string) string { return "sqlite://" + filepath.Join(dir, "relay.db") }, 1)
+	})
+	t.Run("postgres with two replicas", func(t *testing.T) {
+		t.Parallel()
+		followTheAlert(t, func(t *testing.T, _ string) string { return sharedStore(t) }, 2)
+	})
+}
+
+func followTheAlert(t *testing.T, store func(t *testing.T, dir string) string, replicas int) {
 	bin := testenv.Lookup(t, testenv.Alertmanager)
 	fake := chatworktest.NewServer(t, chatworktest.Options{Tokens: []string{amToken}, AccountID: 5550001})
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "relay.yml"), followRoutes)
-	relay := StartRelay(t, map[string]string{
+	env := map[string]string{
 		"RELAY_CHATWORK_TOKEN":   amToken,
 		"RELAY_CHATWORK_API_URL": fake.URL(),
-		"RELAY_STORE":            "sqlite://" + filepath.Join(dir, "relay.db"),
+		"RELAY_STORE":            store(t, dir),
 		"RELAY_CONFIG":           filepath.Join(dir, "relay.yml"),
-	})
+	}
+	relay := StartRelay(t, env)
+	others := []*Relay{}
+	for range replicas - 1 {
+		others = append(others, StartRelay(t, env))
+	}
 	am := startAlertmanager(t, bin, relay.URL+"/v1/alertmanager/ops")
 
 	started := time.Now().UTC().Truncate(time.Second)
@@ -96,21 +115,22 @@ func TestAlertmanagerRoomFollowsTheAlert(t *testing.T) {
 	if code, b := get(t, relay.URL+"/readyz"); code != 200 {
 		t.Errorf("GET /readyz = %d %s, want 200", code, b)
 	}
-	_, m := get(t, relay.URL+"/metrics")
-	for _, series := range []string{
-		`relay_upstream_operations_total{op="edit",outcome="success",sender="chatwork"} 1`,
-		`relay_upstream_operations_total{op="task",outcome="success",sender="chatwork"} 1`,
-		`relay_upstream_operations_total{op="task_done",outcome="success",sender="chatwork"} 1`,
-		`relay_upstream_operations_total{op="reply",outcome="success",sender="chatwork"} 1`,
-		`relay_upstream_operations_total{op="post",outcome="success",sender="chatwork"} 2`,
-	} {
-		if !strings.Contains(m, series) {
-			t.Errorf("/metrics lacks %s", series)
+	// Every operation was made once, by whichever replica.
+	for op, want := range map[string]float64{"edit": 1, "task": 1, "task_done": 1, "reply": 1, "post": 2} {
+		got := 0.0
+		for _, r := range append([]*Relay{relay}, others...) {
+			_, m := get(t, r.URL+"/metrics")
+			got += metricSum(m, `relay_upstream_operations_total{op="`+op+`",outcome="success",sender="chatwork"}`)
+		}
+		if got != want {
+			t.Errorf("relay_upstream_operations_total{op=%q,outcome=\"success\"} = %v over the replicas, want %v", op, got, want)
 		}
 	}
-	for name, log := range map[string]string{"stderr": relay.Stderr.String(), "stdout": relay.Stdout.String()} {
-		if strings.Contains(log, amToken) {
-			t.Errorf("relay %s contains the Chatwork token", name)
+	for _, r := range append([]*Relay{relay}, others...) {
+		for name, log := range map[string]string{"stderr": r.Stderr.String(), "stdout": r.Stdout.String()} {
+			if strings.Contains(log, amToken) {
+				t.Errorf("relay %s contains the Chatwork token", name)
+			}
 		}
 	}
 }
