@@ -170,3 +170,28 @@ func testSoloNotFolded(t *testing.T, open Opener) {
 		t.Fatalf("claimed %q, want [g RESOLVED] alone", bodies(c))
 	}
 }
+
+// testProgressRemembersDelivered: a message acked by Progress is
+// remembered as delivered, as by Ack: an older notification of its group
+// that died is superseded.
+func testProgressRemembersDelivered(t *testing.T, open Opener) {
+	f := setup(t, open)
+	f.enqueueGrouped("1", "g", "g FIRING")
+	f.enqueueMessages(followed("1", "g", "g RESOLVED", "edit", true))
+	firing := f.settle("1", "g FIRING", false)
+	c := f.claim(request("1", 10)).Messages
+	if len(c) != 1 || c[0].Body != "g RESOLVED" {
+		t.Fatalf("claimed %q, want [g RESOLVED]", bodies(c))
+	}
+	f.clock.Advance(time.Second)
+	at := f.clock.Now()
+	f.progress(outbox.Progress{Acked: ids(c), States: []outbox.GroupState{{Lane: lane("1"), Group: "g", State: "resolved"}}})
+	res, err := f.store.Requeue(f.ctx, []int64{firing.ID})
+	want := []outbox.Skipped{{ID: firing.ID, Reason: outbox.ReasonSupersededDelivered(at)}}
+	if err != nil || res.Requeued != 0 || !slices.Equal(res.Skipped, want) {
+		t.Errorf("Requeue = %+v, %v; want the firing skipped as %+v", res, err, want)
+	}
+	if got := f.depth(); got != 0 {
+		t.Errorf("depth = %d, want 0", got)
+	}
+}
