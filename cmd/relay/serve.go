@@ -79,6 +79,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := set.swap(snap.Config); err != nil {
 		return err
 	}
+	set.checkCredentials(ctx)
 	pipeline, err := intake.New(store, snap.intake(), logger, reg)
 	if err != nil {
 		return err
@@ -92,9 +93,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	router, err := handlers.NewRouter(handlers.Deps{
-		Pipeline:     pipeline,
-		DeadLetters:  store,
-		Ready:        store.Ping,
+		Pipeline:    pipeline,
+		DeadLetters: store,
+		Ready: func(ctx context.Context) error {
+			if err := store.Ping(ctx); err != nil {
+				return err
+			}
+			return set.ready(ctx)
+		},
 		Reload:       reloader.reload,
 		AdminToken:   env.AdminToken,
 		MaxBodyBytes: env.MaxBodyBytes,

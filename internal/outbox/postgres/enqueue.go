@@ -230,6 +230,7 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 		lanes, senders, dests, bodies = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		nids, sources, routes, groups = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		created                       = make([]int64, n)
+		follows, solos                = make([]string, n), make([]bool, n)
 	)
 	for i, m := range b.Messages {
 		dest, err := json.Marshal(m.Dest)
@@ -238,6 +239,7 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 		}
 		lanes[i], senders[i], dests[i], bodies[i] = m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body
 		nids[i], sources[i], routes[i], groups[i] = m.NotificationID, m.Source, m.Route, m.Group
+		follows[i], solos[i] = m.Follow, m.Solo
 		if nids[i] == "" {
 			nids[i] = b.NotificationID
 		}
@@ -248,13 +250,14 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 	}
 	// Rows are inserted in ordinality order, so ids follow batch order.
 	rows, err := tx.Query(ctx, `INSERT INTO messages
-		(lane, sender, destination, body, notification_id, source, route, group_key, created_at, available_at)
-		SELECT lane, sender, destination, body, notification_id, source, route, group_key, created_at, $10
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-			WITH ORDINALITY AS t(lane, sender, destination, body, notification_id, source, route, group_key, created_at, ord)
+		(lane, sender, destination, body, notification_id, source, route, group_key, created_at, available_at, follow, solo)
+		SELECT lane, sender, destination, body, notification_id, source, route, group_key, created_at, $10, follow, solo
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
+			$11::text[], $12::boolean[])
+			WITH ORDINALITY AS t(lane, sender, destination, body, notification_id, source, route, group_key, created_at, follow, solo, ord)
 		ORDER BY ord
 		RETURNING id`,
-		lanes, senders, dests, bodies, nids, sources, routes, groups, created, now)
+		lanes, senders, dests, bodies, nids, sources, routes, groups, created, now, follows, solos)
 	if err != nil {
 		return nil, fmt.Errorf("insert messages: %w", err)
 	}

@@ -43,6 +43,9 @@ type Options struct {
 	Logger *zap.Logger
 	// SweepEvery is how often expired dedup keys are deleted; default 1m.
 	SweepEvery time.Duration
+	// FollowMemory is how long a group's follow state is kept after it
+	// was last written; default outbox.DefaultFollowMemory.
+	FollowMemory time.Duration
 	// MaxPageCount, if > 0, caps the database file at that many pages
 	// (PRAGMA max_page_count): a full disk, for tests.
 	MaxPageCount int
@@ -83,6 +86,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if opts.SweepEvery <= 0 {
 		opts.SweepEvery = time.Minute
+	}
+	if opts.FollowMemory <= 0 {
+		opts.FollowMemory = outbox.DefaultFollowMemory
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

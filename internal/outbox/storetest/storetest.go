@@ -55,6 +55,11 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) outbox.Stor
 		{"RequeueSkipsSuperseded", testRequeueSkipsSuperseded},
 		{"RequeueAllSkipsSuperseded", testRequeueAllSkipsSuperseded},
 		{"GroupPostsRemembered", testGroupPostsRemembered},
+		{"FollowKept", testFollowKept},
+		{"Progress", testProgress},
+		{"ClaimHead", testClaimHead},
+		{"SoloNotFolded", testSoloNotFolded},
+		{"ProgressRemembersDelivered", testProgressRemembersDelivered},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open) })
