@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/relayhq/relay/internal/config"
+	"github.com/relayhq/relay/internal/dispatcher"
 	"github.com/relayhq/relay/internal/senders/chatmessenger"
 	"github.com/relayhq/relay/internal/senders/chatwork"
 	"github.com/relayhq/relay/internal/senders/console"
@@ -22,3 +23,10 @@ func relayKinds(printer *console.Sender) config.Kinds {
 		webhook.Kind{},
 	)
 }
+
+// The chatwork poster follows notification groups (edits, replies, tasks)
+// and can tell whether Chatwork takes its token.
+var (
+	_ dispatcher.Follower = (*chatwork.Sender)(nil)
+	_ readier             = (*chatwork.Sender)(nil)
+)

@@ -165,6 +165,7 @@ func (r *reloader) reload(_ context.Context) error {
 		return fmt.Errorf("reload rejected: %w", err)
 	}
 	r.pipeline.Swap(snap.intake())
+	r.senders.checkCredentials(context.Background())
 	r.success.Set(1)
 	r.timestamp.Set(float64(time.Now().Unix()))
 	r.total.WithLabelValues("success").Inc()

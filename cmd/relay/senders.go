@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -73,6 +77,45 @@ func (s *senderSet) Lookup(name string) (dispatcher.Sender, dispatcher.Policy, b
 	e, ok := m.entries[name]
 	return e.sender, e.policy, ok
 }
+
+// readier is a poster that can tell whether the upstream takes its
+// credentials (chatwork: GET /me, answered once and cached).
+type readier interface {
+	Ready(ctx context.Context) error
+}
+
+// ready checks the credentials of every sender that can tell, for
+// /readyz: an error names each sender whose token the upstream refuses.
+func (s *senderSet) ready(ctx context.Context) error {
+	m := s.cur.Load()
+	if m == nil {
+		return nil
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(m.entries)) {
+		if r, ok := m.entries[name].sender.(readier); ok {
+			if err := r.Ready(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkCredentials runs ready in the background, as at start and after a
+// reload, and logs a refused token at once rather than at the first post.
+func (s *senderSet) checkCredentials(ctx context.Context) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), credentialsTimeout)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.logger.Error("an upstream refuses a sender's credentials; /readyz fails until they are fixed", zap.Error(err))
+		}
+	}()
+}
+
+// credentialsTimeout bounds the credentials check at start and reload.
+const credentialsTimeout = 10 * time.Second
 
 func (s *senderSet) check(cfg *config.Config) error {
 	_, err := s.build(cfg)

@@ -23,7 +23,6 @@ import (
 	"github.com/relayhq/relay/internal/handlers"
 	"github.com/relayhq/relay/internal/intake"
 	"github.com/relayhq/relay/internal/secret"
-	"github.com/relayhq/relay/internal/senders"
 )
 
 // serve runs the relay until ctx is done.
@@ -80,6 +79,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := set.swap(snap.Config); err != nil {
 		return err
 	}
+	set.checkCredentials(ctx)
 	pipeline, err := intake.New(store, snap.intake(), logger, reg)
 	if err != nil {
 		return err
@@ -93,16 +93,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	router, err := handlers.NewRouter(handlers.Deps{
-		Pipeline:     pipeline,
-		DeadLetters:  store,
-		Ready:        store.Ping,
+		Pipeline:    pipeline,
+		DeadLetters: store,
+		Ready: func(ctx context.Context) error {
+			if err := store.Ping(ctx); err != nil {
+				return err
+			}
+			return set.ready(ctx)
+		},
 		Reload:       reloader.reload,
 		AdminToken:   env.AdminToken,
 		MaxBodyBytes: env.MaxBodyBytes,
 		Logger:       logger,
 		Registerer:   reg,
 		Gatherer:     reg,
-		DirectKinds:  directKinds(kinds),
+		DirectKinds:  kinds.Direct(),
 	})
 	if err != nil {
 		return err
@@ -212,15 +217,4 @@ func setGCPercent(getenv func(string) string) int {
 	}
 	debug.SetGCPercent(defaultGCPercent)
 	return defaultGCPercent
-}
-
-// directKinds are the kinds that take direct URLs.
-func directKinds(kinds config.Kinds) []string {
-	var out []string
-	for name, k := range kinds {
-		if _, err := k.Direct("", nil); !errors.Is(err, senders.ErrNoDirect) {
-			out = append(out, name)
-		}
-	}
-	return out
 }

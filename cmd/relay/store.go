@@ -33,10 +33,11 @@ func openStore(ctx context.Context, env config.Env, logger *zap.Logger) (outbox.
 			return nil, fmt.Errorf("RELAY_STORE: sqlite:// needs a file path")
 		}
 		s, err := sqlite.Open(ctx, path, sqlite.Options{
-			DedupTTL:  env.DedupTTL,
-			MaxQueued: env.MaxQueued,
-			Limiter:   limiter.NewLog(),
-			Logger:    logger.Named("outbox"),
+			DedupTTL:     env.DedupTTL,
+			MaxQueued:    env.MaxQueued,
+			FollowMemory: env.FollowTTL,
+			Limiter:      limiter.NewLog(),
+			Logger:       logger.Named("outbox"),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("open outbox %s: %w", path, err)
@@ -50,9 +51,10 @@ func openStore(ctx context.Context, env config.Env, logger *zap.Logger) (outbox.
 			return nil, fmt.Errorf("RELAY_STORE: %w", err)
 		}
 		s, err := postgres.Open(ctx, raw, postgres.Options{
-			DedupTTL:  env.DedupTTL,
-			MaxQueued: env.MaxQueued,
-			Logger:    logger.Named("outbox"),
+			DedupTTL:     env.DedupTTL,
+			MaxQueued:    env.MaxQueued,
+			FollowMemory: env.FollowTTL,
+			Logger:       logger.Named("outbox"),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("postgres outbox on %s/%s: %w", cfg.Host, cfg.Database, err)

@@ -9,18 +9,18 @@ import (
 // 0.35 sends it. Unknown fields are ignored; notification_reason and
 // routeLabels are absent from older Alertmanagers' payloads.
 type amMessage struct {
-	Version            string            `json:"version"`
-	GroupKey           string            `json:"groupKey"`
-	TruncatedAlerts    int               `json:"truncatedAlerts"`
-	Status             string            `json:"status"`
-	Receiver           string            `json:"receiver"`
-	NotificationReason string            `json:"notification_reason"`
-	GroupLabels        KV                `json:"groupLabels"`
-	CommonLabels       KV                `json:"commonLabels"`
-	CommonAnnotations  KV                `json:"commonAnnotations"`
-	RouteLabels        KV                `json:"routeLabels"`
-	ExternalURL        string            `json:"externalURL"`
-	Alerts             []json.RawMessage `json:"alerts"`
+	Version            string     `json:"version"`
+	GroupKey           string     `json:"groupKey"`
+	TruncatedAlerts    int        `json:"truncatedAlerts"`
+	Status             string     `json:"status"`
+	Receiver           string     `json:"receiver"`
+	NotificationReason string     `json:"notification_reason"`
+	GroupLabels        KV         `json:"groupLabels"`
+	CommonLabels       KV         `json:"commonLabels"`
+	CommonAnnotations  KV         `json:"commonAnnotations"`
+	RouteLabels        KV         `json:"routeLabels"`
+	ExternalURL        string     `json:"externalURL"`
+	Alerts             []*amAlert `json:"alerts"`
 }
 
 // amAlert is one alert as Alertmanager sends it; Grafana's unified alerting
@@ -36,13 +36,14 @@ type amAlert struct {
 }
 
 // DecodeAlertmanager decodes an Alertmanager webhook payload (version "4";
-// a missing version is accepted): the payload, then each alert on its own,
-// so that an error names the alert it is in.
+// a missing version is accepted) in one pass. A payload that does not
+// decode is decoded again alert by alert, so that the error names the
+// alert it is in (alertmanagerError).
 func DecodeAlertmanager(body []byte) (*Data, error) {
 	const src = SourceAlertmanager
 	var m amMessage
 	if err := decodeObject(src, "", body, &m); err != nil {
-		return nil, err
+		return nil, alertmanagerError(body, err)
 	}
 	if m.Version != "" && m.Version != "4" {
 		return nil, &DecodeError{Source: src, Path: "version",
@@ -51,17 +52,43 @@ func DecodeAlertmanager(body []byte) (*Data, error) {
 	if err := checkStatus(src, "status", m.Status); err != nil {
 		return nil, err
 	}
-	as, err := decodeAlerts(src, m.Alerts, func(path string, raw json.RawMessage) (Alert, error) {
-		var w amAlert
-		if err := decodeObject(src, path, raw, &w); err != nil {
-			return Alert{}, err
+	if len(m.Alerts) == 0 {
+		return nil, errNoAlerts(src)
+	}
+	as := make(Alerts, 0, len(m.Alerts))
+	for i, w := range m.Alerts {
+		if w == nil {
+			return nil, &DecodeError{Source: src, Path: alertPath(i), Msg: "want a JSON object, got " + jsonKind('n')}
 		}
-		return w.alert(src, path)
-	})
-	if err != nil {
-		return nil, err
+		a, err := w.alert(src, alertPath(i))
+		if err != nil {
+			return nil, err
+		}
+		as = append(as, a)
 	}
 	return m.data(as), nil
+}
+
+// alertmanagerError returns the error to report for a payload that failed
+// to decode with err. It decodes the payload again with the alerts kept
+// raw, then each alert on its own, and returns the first error, which
+// names the alert it is in ("alerts[2].labels"); the one-pass decode can
+// only name the field. An error outside the alerts is err itself.
+func alertmanagerError(body []byte, err error) error {
+	const src = SourceAlertmanager
+	var raw struct {
+		Alerts []json.RawMessage `json:"alerts"`
+	}
+	if rerr := decodeObject(src, "", body, &raw); rerr != nil {
+		return rerr
+	}
+	for i, r := range raw.Alerts {
+		var w amAlert
+		if aerr := decodeObject(src, alertPath(i), r, &w); aerr != nil {
+			return aerr
+		}
+	}
+	return err
 }
 
 // data returns the notification of m with alerts as.

@@ -1,8 +1,10 @@
 package alert
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"testing"
 )
 
@@ -52,10 +54,50 @@ func FuzzDecodeAlertmanager(f *testing.F) {
 		f.Add(fixture(f, name))
 	}
 	f.Add([]byte(`{"status":"firing","alerts":[{"status":"firing","labels":{"a":"b"},"startsAt":"2024-01-01T00:00:00Z"}]}`))
+	f.Add([]byte(`{"status":"firing","alerts":[null]}`))
+	f.Add([]byte(`{"status":"firing","alerts":[{"status":"firing","labels":{"a":1}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, err := DecodeAlertmanager(body)
 		checkDecoded(t, SourceAlertmanager, d, err)
+		want, wantErr := decodeAlertmanagerByAlert(body)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("one pass: %v; alert by alert: %v", err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(d, want) {
+			t.Fatalf("one pass decoded\n%+v\nalert by alert\n%+v", d, want)
+		}
 	})
+}
+
+// decodeAlertmanagerByAlert is DecodeAlertmanager done the slow way, the
+// payload with its alerts kept raw and then each alert on its own: what
+// the one-pass decode must agree with.
+func decodeAlertmanagerByAlert(body []byte) (*Data, error) {
+	const src = SourceAlertmanager
+	var m struct {
+		amMessage
+		Alerts []json.RawMessage `json:"alerts"`
+	}
+	if err := decodeObject(src, "", body, &m); err != nil {
+		return nil, err
+	}
+	if m.Version != "" && m.Version != "4" {
+		return nil, &DecodeError{Source: src, Path: "version", Msg: "unsupported version"}
+	}
+	if err := checkStatus(src, "status", m.Status); err != nil {
+		return nil, err
+	}
+	as, err := decodeAlerts(src, m.Alerts, func(path string, raw json.RawMessage) (Alert, error) {
+		var w amAlert
+		if err := decodeObject(src, path, raw, &w); err != nil {
+			return Alert{}, err
+		}
+		return w.alert(src, path)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m.data(as), nil
 }
 
 func FuzzDecodeGrafana(f *testing.F) {

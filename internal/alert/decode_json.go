@@ -78,15 +78,26 @@ func orEmpty(kv KV) KV {
 // errors. A notification without alerts is an error.
 func decodeAlerts(source string, raws []json.RawMessage, one func(path string, raw json.RawMessage) (Alert, error)) (Alerts, error) {
 	if len(raws) == 0 {
-		return nil, &DecodeError{Source: source, Path: "alerts", Msg: "no alerts"}
+		return nil, errNoAlerts(source)
 	}
 	as := make(Alerts, 0, len(raws))
 	for i, raw := range raws {
-		a, err := one(fmt.Sprintf("alerts[%d]", i), raw)
+		a, err := one(alertPath(i), raw)
 		if err != nil {
 			return nil, err
 		}
 		as = append(as, a)
 	}
 	return as, nil
+}
+
+// errNoAlerts is the error for a payload whose alerts list is missing or
+// empty.
+func errNoAlerts(source string) error {
+	return &DecodeError{Source: source, Path: "alerts", Msg: "no alerts"}
+}
+
+// alertPath names alert i of a payload in errors.
+func alertPath(i int) string {
+	return fmt.Sprintf("alerts[%d]", i)
 }

@@ -39,13 +39,18 @@ type Env struct {
 	// AuthToken, if set, is the global inbound bearer token.
 	AuthToken secret.Secret `envconfig:"AUTH_TOKEN"`
 	// AdminToken guards the admin endpoints (reload, dead letters).
-	AdminToken      secret.Secret `envconfig:"ADMIN_TOKEN"`
-	MaxBodyBytes    int64         `envconfig:"MAX_BODY_BYTES" default:"1048576"`
-	DryRun          bool          `envconfig:"DRY_RUN"`
-	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info"`
-	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json"`
-	DedupTTL        time.Duration `envconfig:"DEDUP_TTL" default:"5m"`
-	MaxAge          time.Duration `envconfig:"MAX_AGE" default:"24h"`
+	AdminToken   secret.Secret `envconfig:"ADMIN_TOKEN"`
+	MaxBodyBytes int64         `envconfig:"MAX_BODY_BYTES" default:"1048576"`
+	DryRun       bool          `envconfig:"DRY_RUN"`
+	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
+	LogFormat    string        `envconfig:"LOG_FORMAT" default:"json"`
+	DedupTTL     time.Duration `envconfig:"DEDUP_TTL" default:"5m"`
+	MaxAge       time.Duration `envconfig:"MAX_AGE" default:"24h"`
+	// FollowTTL is how long the outbox remembers which upstream message
+	// (and task) carries a notification group on a destination, after it
+	// was last written; at least MaxAge, so that a resolve queued as long
+	// as a message may wait still finds its firing message.
+	FollowTTL       time.Duration `envconfig:"FOLLOW_TTL" default:"168h"`
 	MaxQueued       int           `envconfig:"MAX_QUEUED" default:"1000000"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s"`
 
@@ -118,6 +123,9 @@ func (e *Env) Validate() error {
 		if d.v <= 0 {
 			add("%s: must be positive, got %s", d.name, d.v)
 		}
+	}
+	if e.FollowTTL < e.MaxAge {
+		add("RELAY_FOLLOW_TTL: must be at least RELAY_MAX_AGE (%s), got %s", e.MaxAge, e.FollowTTL)
 	}
 	if _, err := zapcore.ParseLevel(e.LogLevel); err != nil {
 		add("RELAY_LOG_LEVEL: want debug, info, warn or error, got %q", e.LogLevel)

@@ -34,7 +34,8 @@ func validEnv() Env {
 	return Env{
 		Listen: ":8080", Store: secret.New(DefaultStore),
 		MaxBodyBytes: 1 << 20, LogLevel: "info", LogFormat: "json",
-		DedupTTL: 5 * time.Minute, MaxAge: 24 * time.Hour, MaxQueued: 1000000, ShutdownTimeout: 25 * time.Second,
+		DedupTTL: 5 * time.Minute, MaxAge: 24 * time.Hour, FollowTTL: 7 * 24 * time.Hour, MaxQueued: 1000000,
+		ShutdownTimeout: 25 * time.Second,
 	}
 }
 
@@ -154,6 +155,8 @@ func TestEnvValidate(t *testing.T) {
 		{"zero body size", func(e *Env) { e.MaxBodyBytes = 0 }, "RELAY_MAX_BODY_BYTES: must be positive"},
 		{"negative queue", func(e *Env) { e.MaxQueued = -1 }, "RELAY_MAX_QUEUED: must be positive"},
 		{"zero max age", func(e *Env) { e.MaxAge = 0 }, "RELAY_MAX_AGE: must be positive"},
+		{"follow TTL below max age", func(e *Env) { e.FollowTTL = 12 * time.Hour }, "RELAY_FOLLOW_TTL: must be at least RELAY_MAX_AGE (24h0m0s), got 12h0m0s"},
+		{"follow TTL equal to max age", func(e *Env) { e.FollowTTL = e.MaxAge }, ""},
 		{"unknown log level", func(e *Env) { e.LogLevel = "loud" }, `RELAY_LOG_LEVEL: want debug, info, warn or error, got "loud"`},
 		{"unknown log format", func(e *Env) { e.LogFormat = "xml" }, `RELAY_LOG_FORMAT: want json or console, got "xml"`},
 		{"empty listen", func(e *Env) { e.Listen = "" }, "RELAY_LISTEN: must not be empty"},

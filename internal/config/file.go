@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 
@@ -66,6 +67,20 @@ func NewKinds(ks ...senders.Kind) Kinds {
 		m[k.Name()] = k
 	}
 	return m
+}
+
+// Direct returns the names of the kinds that take direct URLs
+// (/v1/{source}/{kind}/{dest}), sorted. Kind.Direct answers ErrNoDirect for
+// any destination of a kind that takes none, so one probe tells.
+func (ks Kinds) Direct() []string {
+	var out []string
+	for name, k := range ks {
+		if _, err := k.Direct("", nil); !errors.Is(err, senders.ErrNoDirect) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Load reads and parses the routes file at path. getenv and readFile

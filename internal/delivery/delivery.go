@@ -54,6 +54,18 @@ type Message struct {
 	// (Alertmanager's and Grafana's groupKey); empty for sources without
 	// one. Messages of a group on one lane are its story, newest last.
 	Group string `json:"group,omitempty"`
+	// Follow is what the destination's kind needs to follow the group
+	// with this message (edit the firing message on resolve, make a
+	// task): written by the kind's target at intake, read by the kind's
+	// poster, opaque to everything between. Empty for a plain post.
+	Follow string `json:"follow,omitempty"`
+	// Solo messages are claimed alone: never folded into a post with
+	// others (a resolve that edits its firing message).
+	Solo bool `json:"solo,omitempty"`
+	// Step counts the operations of the message already done (the post of
+	// a firing message whose task is still to be made); a message with
+	// Step > 0 is claimed alone.
+	Step int `json:"step,omitempty"`
 	// CreatedAt is when the webhook was accepted.
 	CreatedAt time.Time `json:"created_at"`
 	// Attempts counts failed attempts that used up the retry budget

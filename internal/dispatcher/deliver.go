@@ -20,12 +20,20 @@ const (
 	outcomeRateLimited = "rate_limited"
 	outcomePermanent   = "permanent"
 	outcomeDead        = "dead_lettered"
+	// outcomeFallback is a failure the Follower turns into another
+	// operation (an edit of a message that is gone becomes a reply).
+	outcomeFallback = "fallback"
 )
 
-// deliver buries the expired messages among the claim's, sends the rest as
-// one post and settles the outcome. It returns only store errors. The
-// messages' lease is renewed while the post is in flight.
-func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Policy, c outbox.Claim) error {
+// deliver buries the expired messages among the claim's, performs op for
+// the rest (one upstream request, none for a skipped step) and settles the
+// outcome. A storm claim is posted as the messages' one-line forms under a
+// heading (stormBody). f is the sender as a Follower, nil for a plain
+// sender; states are the group states of the messages for f. The
+// messages' lease is renewed while the request is in flight. It returns
+// only store errors.
+func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, f Follower, p Policy, op delivery.Op,
+	c outbox.Claim, states map[string]string) error {
 	msgs := c.Messages
 	now := d.opts.Clock.Now()
 	var expired, live []delivery.Message
@@ -46,6 +54,15 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Poli
 	if len(live) == 0 {
 		return nil
 	}
+	if f == nil && live[0].Step > 0 {
+		// Its first operation was made by a sender of a kind that follows
+		// groups, which a reload replaced: what is left of it, this
+		// sender cannot do.
+		op = delivery.Op{Kind: op.Kind, Skip: true}
+	}
+	if op.Skip {
+		return d.settleSuccess(ctx, l, p, f, op, live, states, delivery.Receipt{}, 0)
+	}
 	var body string
 	if c.Storm {
 		body = stormBody(p, live, c.Behind)
@@ -57,35 +74,57 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, p Poli
 		body = strings.Join(bodies, p.Separator)
 	}
 
-	// The post is not cut short by ctx: a stop lets it finish.
+	// The request is not cut short by ctx: a stop lets it finish.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.sendTimeout(p))
 	stopRenewing := d.renewWhile(ctx, l, live)
 	start := d.opts.Clock.Now()
-	rc, err := sender.Send(sctx, live[0].Dest, body)
+	var (
+		rc  delivery.Receipt
+		err error
+	)
+	if f != nil {
+		rc, err = f.Perform(sctx, live[0].Dest, op, body)
+	} else {
+		rc, err = sender.Send(sctx, live[0].Dest, body)
+	}
 	took := d.opts.Clock.Now().Sub(start)
 	stopRenewing()
 	cancel()
 
 	d.metrics.upstreamDuration.WithLabelValues(l.sender).Observe(took.Seconds())
-	d.metrics.coalesced.WithLabelValues(l.sender).Observe(float64(len(live)))
-	if err != nil {
-		return d.settleFailure(ctx, l, p, live, delivery.Classify(err), took)
+	if op.Kind == delivery.OpPost {
+		d.metrics.coalesced.WithLabelValues(l.sender).Observe(float64(len(live)))
 	}
-	return d.settleSuccess(ctx, l, p, live, rc, took)
+	if err != nil {
+		return d.settleFailure(ctx, l, p, f, op, live, states, delivery.Classify(err), took)
+	}
+	return d.settleSuccess(ctx, l, p, f, op, live, states, rc, took)
 }
 
-// settleSuccess acks a delivered post and pauses the token when its quota
-// is spent.
-func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, msgs []delivery.Message, rc delivery.Receipt, took time.Duration) error {
-	d.metrics.posts.WithLabelValues(l.sender, outcomeSuccess).Inc()
-	d.logAttempt(l, msgs, outcomeSuccess, nil, took, zap.String("upstream_id", rc.MessageID))
-	l.limited, l.failing = 0, false
-	if err := d.record(ctx, l, "ack delivered messages", msgs, func(sctx context.Context) error {
-		return d.store.Ack(sctx, ids(msgs))
+// settleSuccess records a delivered operation (the messages done, those
+// with a further operation, the group states) and pauses the token when
+// its quota is spent.
+func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, f Follower, op delivery.Op,
+	msgs []delivery.Message, states map[string]string, rc delivery.Receipt, took time.Duration) error {
+	if op.Skip {
+		d.logger.Debug("delivery step needs no request", zap.String("lane", l.key), zap.String("op", op.Kind),
+			zap.Int64("first_id", msgs[0].ID))
+	} else {
+		d.metrics.posts.WithLabelValues(l.sender, outcomeSuccess).Inc()
+		d.metrics.ops.WithLabelValues(l.sender, op.Kind, outcomeSuccess).Inc()
+		d.logAttempt(l, msgs, outcomeSuccess, nil, took, zap.String("op", op.Kind), zap.String("upstream_id", rc.MessageID))
+		l.limited, l.failing = 0, false
+	}
+	pr := d.progress(l, f, op, msgs, states, rc)
+	if err := d.record(ctx, l, "record delivered messages", msgs, func(sctx context.Context) error {
+		if len(pr.Next) == 0 && len(pr.States) == 0 {
+			return d.store.Ack(sctx, pr.Acked)
+		}
+		return d.store.Progress(sctx, pr)
 	}); err != nil {
 		return err
 	}
-	d.metrics.sent.WithLabelValues(l.sender).Add(float64(len(msgs)))
+	d.metrics.sent.WithLabelValues(l.sender).Add(float64(len(pr.Acked)))
 	if q := rc.Quota; p.TokenKey != "" && q.Known() && q.Remaining == 0 && q.Reset.After(d.opts.Clock.Now()) {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SettleTimeout)
 		defer cancel()
@@ -98,16 +137,38 @@ func (d *Dispatcher) settleSuccess(ctx context.Context, l *lane, p Policy, msgs 
 	return nil
 }
 
-// settleFailure decides what follows a failed post: a pause and a retry
-// that uses up no attempt (rate limited), a retry with backoff
-// (retryable), or the dead letters (permanent, or out of attempts).
-func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs []delivery.Message, e *delivery.Error, took time.Duration) error {
+// settleFailure decides what follows a failed operation: planned again
+// at once when the Follower has a fallback (an edit of a message that is
+// gone), a pause and a retry that uses up no attempt (rate limited), a
+// retry with backoff (retryable), or the dead letters (permanent, or out
+// of attempts).
+func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, f Follower, op delivery.Op,
+	msgs []delivery.Message, states map[string]string, e *delivery.Error, took time.Duration) error {
 	now := d.opts.Clock.Now()
+	opLog := zap.String("op", op.Kind)
+	if f != nil && len(msgs) == 1 {
+		m := msgs[0]
+		if next, again := f.Fallback(m, states[m.Group], op, e); again {
+			d.metrics.posts.WithLabelValues(l.sender, outcomePermanent).Inc()
+			d.metrics.ops.WithLabelValues(l.sender, op.Kind, outcomePermanent).Inc()
+			d.logAttempt(l, msgs, outcomeFallback, e, took, opLog)
+			if m.Group != "" {
+				st := []outbox.GroupState{{Lane: l.key, Group: m.Group, State: next}}
+				if err := d.record(ctx, l, "record group state", msgs, func(sctx context.Context) error {
+					return d.store.Progress(sctx, outbox.Progress{States: st})
+				}); err != nil {
+					return err
+				}
+			}
+			return d.retry(ctx, l, msgs, now, false, e)
+		}
+	}
 	switch e.Class {
 	case delivery.RateLimited:
 		d.metrics.posts.WithLabelValues(l.sender, outcomeRateLimited).Inc()
+		d.metrics.ops.WithLabelValues(l.sender, op.Kind, outcomeRateLimited).Inc()
 		d.metrics.rateLimited.WithLabelValues(l.sender).Inc()
-		d.logAttempt(l, msgs, outcomeRateLimited, e, took)
+		d.logAttempt(l, msgs, outcomeRateLimited, e, took, opLog)
 		l.limited++
 		until := e.Until
 		if !until.After(now) {
@@ -126,11 +187,13 @@ func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs 
 		return d.retry(ctx, l, msgs, until, false, e)
 	case delivery.Permanent:
 		d.metrics.posts.WithLabelValues(l.sender, outcomePermanent).Inc()
-		d.logAttempt(l, msgs, outcomePermanent, e, took)
+		d.metrics.ops.WithLabelValues(l.sender, op.Kind, outcomePermanent).Inc()
+		d.logAttempt(l, msgs, outcomePermanent, e, took, opLog)
 		return d.bury(ctx, l, msgs, e.Reason, e.Answer)
 	}
 	d.metrics.posts.WithLabelValues(l.sender, outcomeRetryable).Inc()
-	d.logAttempt(l, msgs, outcomeRetryable, e, took)
+	d.metrics.ops.WithLabelValues(l.sender, op.Kind, outcomeRetryable).Inc()
+	d.logAttempt(l, msgs, outcomeRetryable, e, took, opLog)
 	l.failing = true
 	var spent, again []delivery.Message
 	for _, m := range msgs {
@@ -141,7 +204,7 @@ func (d *Dispatcher) settleFailure(ctx context.Context, l *lane, p Policy, msgs 
 		}
 	}
 	if len(spent) > 0 {
-		d.logAttempt(l, spent, outcomeDead, e, 0)
+		d.logAttempt(l, spent, outcomeDead, e, 0, opLog)
 		if err := d.bury(ctx, l, spent, e.Reason, e.Answer); err != nil {
 			return err
 		}

@@ -83,6 +83,9 @@ type Store interface {
 	Lanes(ctx context.Context) ([]string, error)
 	Claim(ctx context.Context, req outbox.ClaimRequest) (outbox.Claim, error)
 	Ack(ctx context.Context, ids []int64) error
+	Head(ctx context.Context, lane string) (delivery.Message, bool, error)
+	GroupStates(ctx context.Context, lane string, groups []string) (map[string]string, error)
+	Progress(ctx context.Context, p outbox.Progress) error
 	Retry(ctx context.Context, ids []int64, at time.Time, countAttempt bool, reason, answer string) error
 	Bury(ctx context.Context, ids []int64, reason, answer string) error
 	Renew(ctx context.Context, ids []int64, lease time.Duration) error

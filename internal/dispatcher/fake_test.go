@@ -44,6 +44,8 @@ type fakeStore struct {
 	failClaims, failAcks, failRetries, failBuries int
 	// renews counts Renew calls.
 	renews int
+	// states are the group states Progress wrote, by lane and group.
+	states map[string]string
 }
 
 var errStoreDown = errors.New("disk I/O error")
@@ -143,7 +145,10 @@ func (s *fakeStore) claim(req outbox.ClaimRequest) (outbox.Claim, error) {
 		}
 	}
 	if len(lane) == 0 {
-		return outbox.Claim{}, nil
+		return outbox.Claim{Moved: req.Head != 0}, nil
+	}
+	if req.Head != 0 && (lane[0].msg.ID != req.Head || lane[0].msg.Step != req.HeadStep) {
+		return outbox.Claim{Moved: true}, nil
 	}
 	if lane[0].available.After(now) {
 		return outbox.Claim{Wait: lane[0].available.Sub(now)}, nil
@@ -226,6 +231,50 @@ func (s *fakeStore) Ack(_ context.Context, ids []int64) error {
 	}
 	s.mu.Unlock()
 	s.settle("ack", ids, nil)
+	return nil
+}
+
+// Head returns the lane's first message.
+func (s *fakeStore) Head(_ context.Context, lane string) (delivery.Message, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range s.queue {
+		if q.msg.Dest.Lane() == lane {
+			return q.msg, true, nil
+		}
+	}
+	return delivery.Message{}, false, nil
+}
+
+// GroupStates returns the states Progress wrote.
+func (s *fakeStore) GroupStates(_ context.Context, lane string, groups []string) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for _, g := range groups {
+		if st, ok := s.states[lane+" "+g]; ok {
+			out[g] = st
+		}
+	}
+	return out, nil
+}
+
+// Progress writes the states, acks and advances claimed messages.
+func (s *fakeStore) Progress(_ context.Context, p outbox.Progress) error {
+	s.mu.Lock()
+	if s.states == nil {
+		s.states = map[string]string{}
+	}
+	for _, g := range p.States {
+		s.states[g.Lane+" "+g.Group] = g.State
+	}
+	now := s.clock.Now()
+	s.mu.Unlock()
+	s.settle("advance", p.Next, func(q *queued) {
+		q.msg.Step++
+		q.available = now
+	})
+	s.settle("ack", p.Acked, nil)
 	return nil
 }
 

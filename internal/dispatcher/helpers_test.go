@@ -135,3 +135,9 @@ func lookup(t *testing.T, reg *prometheus.Registry, name string, labels ...strin
 	}
 	return 0, false
 }
+
+// Value is value, for the package's external tests.
+func Value(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	return value(t, reg, name, labels...)
+}

@@ -76,7 +76,11 @@ func (d *Dispatcher) runLane(ctx context.Context, key string, leave func(string,
 	}
 }
 
-// step claims the lane's next post and, if it got one, delivers it.
+// step claims the lane's next post and, if it got one, delivers it. For
+// a Follower the lane's head is planned first, so that the claim takes the
+// slots its operation spends: the room's and the token's for a post or a
+// task, the token's only for an edit or a task's status, none for a step
+// that needs no request.
 func (d *Dispatcher) step(ctx context.Context, l *lane) (claimed bool, wait time.Duration, err error) {
 	sender, policy, known := d.senders.Lookup(l.sender)
 	if !known || sender == nil {
@@ -87,17 +91,45 @@ func (d *Dispatcher) step(ctx context.Context, l *lane) (claimed bool, wait time
 		return false, 0, nil
 	}
 	defer held.release()
-	c, err := d.store.Claim(ctx, d.claimRequest(l, policy))
-	if err != nil {
-		return false, 0, fmt.Errorf("claim: %w", err)
+	f, _ := sender.(Follower)
+	if f != nil {
+		d.metrics.initFollower(l.sender)
 	}
-	if len(c.Messages) == 0 {
-		if c.Wait > 0 {
-			d.metrics.limiterWait.WithLabelValues(l.sender).Observe(c.Wait.Seconds())
+	// A planned head moves only when another replica delivered it
+	// meanwhile: plan again, a few times at most.
+	for range 3 {
+		pl := plan{op: postOp}
+		if f != nil {
+			var ok bool
+			if pl, ok, err = d.planHead(ctx, l, f); err != nil || !ok {
+				return false, 0, err
+			}
 		}
-		return false, c.Wait, nil
+		req := d.claimRequest(l, policy, pl.op)
+		req.Head, req.HeadStep = pl.head, pl.step
+		c, err := d.store.Claim(ctx, req)
+		if err != nil {
+			return false, 0, fmt.Errorf("claim: %w", err)
+		}
+		if c.Moved {
+			continue
+		}
+		if len(c.Messages) == 0 {
+			if c.Wait > 0 {
+				d.metrics.limiterWait.WithLabelValues(l.sender).Observe(c.Wait.Seconds())
+			}
+			return false, c.Wait, nil
+		}
+		var states map[string]string
+		if f != nil {
+			// The lane is leased: no one else writes its groups' states.
+			if states, err = d.store.GroupStates(ctx, l.key, followGroups(c.Messages)); err != nil {
+				return false, 0, fmt.Errorf("read group states: %w", err)
+			}
+		}
+		return true, 0, d.deliver(ctx, l, sender, f, policy, pl.op, c, states)
 	}
-	return true, 0, d.deliver(ctx, l, sender, policy, c)
+	return false, 0, nil
 }
 
 // hold keeps a lane whose messages name a sender the configuration does
@@ -117,18 +149,20 @@ func (d *Dispatcher) hold(l *lane) time.Duration {
 	return d.opts.PollInterval
 }
 
-// claimRequest asks for the lane's next post under the policy's limits:
-// the destination's limit paced (see outbox.Claim), and storm posts
+// claimRequest asks for the lane's next post, for an operation op, under
+// the policy's limits: the destination's (paced, see outbox.Claim) and the
+// token's for an operation that spends a room slot, the token's only for
+// one that does not, none for a step without a request; storm posts are
 // allowed where posts fold. A key without a limit still gets a rule that
 // never fills, so that a pause after a 429 holds it shut.
-func (d *Dispatcher) claimRequest(l *lane, p Policy) outbox.ClaimRequest {
+func (d *Dispatcher) claimRequest(l *lane, p Policy, op delivery.Op) outbox.ClaimRequest {
 	var rules []limiter.Rule
-	if p.Scope != "" {
+	if p.Scope != "" && op.Room && !op.Skip {
 		r := rule(destinationKey(p, l), p.Destination)
 		r.Paced = p.Destination.enabled()
 		rules = append(rules, r)
 	}
-	if p.TokenKey != "" {
+	if p.TokenKey != "" && !op.Skip {
 		rules = append(rules, rule(p.TokenKey, p.Token))
 	}
 	return outbox.ClaimRequest{

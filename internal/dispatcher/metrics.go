@@ -5,12 +5,15 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/relayhq/relay/internal/delivery"
 )
 
 // metrics are the dispatcher's Prometheus metrics, by sender name.
 type metrics struct {
 	sent             *prometheus.CounterVec
 	posts            *prometheus.CounterVec
+	ops              *prometheus.CounterVec
 	retried          *prometheus.CounterVec
 	deadLettered     *prometheus.CounterVec
 	upstreamDuration *prometheus.HistogramVec
@@ -20,8 +23,9 @@ type metrics struct {
 	storeRetries     *prometheus.CounterVec
 	held             *prometheus.CounterVec
 
-	mu   sync.Mutex
-	seen map[string]bool // senders whose label values exist
+	mu        sync.Mutex
+	seen      map[string]bool // senders whose label values exist
+	followers map[string]bool // senders whose follow operations' label values exist
 }
 
 func newMetrics(reg prometheus.Registerer, queue prometheus.Collector) (*metrics, error) {
@@ -33,8 +37,12 @@ func newMetrics(reg prometheus.Registerer, queue prometheus.Collector) (*metrics
 		}, sender),
 		posts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relay_posts_total",
-			Help: "Upstream post requests by outcome: success, retryable, rate_limited, permanent.",
+			Help: "Upstream requests (posts, edits, tasks) by outcome: success, retryable, rate_limited, permanent.",
 		}, []string{"sender", "outcome"}),
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_upstream_operations_total",
+			Help: "Upstream requests by operation (post, edit, reply, task, task_done) and outcome.",
+		}, []string{"sender", "op", "outcome"}),
 		retried: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relay_messages_retried_total",
 			Help: "Messages released to be tried again, by reason.",
@@ -70,12 +78,13 @@ func newMetrics(reg prometheus.Registerer, queue prometheus.Collector) (*metrics
 			Name: "relay_lane_held_total",
 			Help: "Times a lane was held because its messages name a sender the configuration no longer has.",
 		}, sender),
-		seen: map[string]bool{},
+		seen:      map[string]bool{},
+		followers: map[string]bool{},
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sent, m.posts, m.retried, m.deadLettered,
+	for _, c := range []prometheus.Collector{m.sent, m.posts, m.ops, m.retried, m.deadLettered,
 		m.upstreamDuration, m.limiterWait, m.rateLimited, m.coalesced, m.storeRetries, m.held, queue} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
@@ -105,8 +114,9 @@ func (m *metrics) initSender(sender string) {
 	}
 	m.seen[sender] = true
 	m.sent.WithLabelValues(sender)
-	for _, o := range []string{outcomeSuccess, outcomeRetryable, outcomeRateLimited, outcomePermanent} {
+	for _, o := range outcomes {
 		m.posts.WithLabelValues(sender, o)
+		m.ops.WithLabelValues(sender, delivery.OpPost, o)
 	}
 	m.deadLettered.WithLabelValues(sender, "expired")
 	m.rateLimited.WithLabelValues(sender)
@@ -114,4 +124,23 @@ func (m *metrics) initSender(sender string) {
 	m.limiterWait.WithLabelValues(sender)
 	m.coalesced.WithLabelValues(sender)
 	m.storeRetries.WithLabelValues(sender)
+}
+
+// outcomes are the outcome label's values of an upstream request.
+var outcomes = []string{outcomeSuccess, outcomeRetryable, outcomeRateLimited, outcomePermanent}
+
+// initFollower creates, at zero, the label values of the operations a
+// sender that follows groups performs.
+func (m *metrics) initFollower(sender string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.followers[sender] {
+		return
+	}
+	m.followers[sender] = true
+	for _, op := range delivery.OpKinds {
+		for _, o := range outcomes {
+			m.ops.WithLabelValues(sender, op, o)
+		}
+	}
 }

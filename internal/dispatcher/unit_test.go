@@ -62,7 +62,7 @@ func TestClaimRequestCarriesThePolicy(t *testing.T) {
 		{"no scope, no key", "ops/room/42", Policy{}, ""},
 	}
 	for _, c := range cases {
-		req := d.claimRequest(newLane(c.lane), c.p)
+		req := d.claimRequest(newLane(c.lane), c.p, postOp)
 		var rules []string
 		for _, r := range req.Rules {
 			rules = append(rules, r.Key+"="+strconv.Itoa(r.Limit)+"/"+r.Window.String())

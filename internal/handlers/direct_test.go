@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -41,18 +40,6 @@ func (s *memStore) stored() []delivery.Message {
 	return append([]delivery.Message(nil), s.messages...)
 }
 
-// directKindsOf are the kinds that take direct URLs, as cmd/relay finds
-// them.
-func directKindsOf(kinds config.Kinds) []string {
-	var out []string
-	for name, k := range kinds {
-		if _, err := k.Direct("", nil); !errors.Is(err, senders.ErrNoDirect) {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // TestDirectURLsThroughThePipeline serves direct URLs with the real
 // pipeline, configuration and kinds (only chatwork's built-in sender has
 // credentials): the kind in the URL picks the sender and reads the
@@ -75,7 +62,7 @@ func TestDirectURLsThroughThePipeline(t *testing.T) {
 	}
 	env := newEnv(t, &fakePipeline{}, func(d *Deps) {
 		d.Pipeline = p
-		d.DirectKinds = directKindsOf(testKinds)
+		d.DirectKinds = testKinds.Direct()
 	})
 
 	cases := []struct {

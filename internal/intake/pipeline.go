@@ -107,6 +107,7 @@ func (p *Pipeline) Accept(ctx context.Context, req Request) (Result, error) {
 		batch.Messages = append(batch.Messages, delivery.Message{
 			Dest: m.Destination, Body: m.Body, Line: m.Line, Tally: m.Tally, NotificationID: id,
 			Source: req.Source, Route: routeKey, Group: d.GroupKey, CreatedAt: now,
+			Follow: m.Follow, Solo: m.Solo,
 		})
 	}
 	res, err := p.store.Enqueue(ctx, batch)
@@ -239,9 +240,15 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 	// target's own mentions, the prefix, may notify anyone; a storm post
 	// carries none.
 	out := make([]Rendered, 0, len(parts))
-	for _, body := range parts {
-		out = append(out, Rendered{Destination: dest, Template: templateName(name), Body: prefix + body,
-			Line: line, Tally: tally, Fallback: fellBack, Error: why})
+	follows, _ := t.Dest.(senders.Follows)
+	now := p.now()
+	for i, body := range parts {
+		r := Rendered{Destination: dest, Template: templateName(name), Body: prefix + body,
+			Line: line, Tally: tally, Fallback: fellBack, Error: why}
+		if follows != nil && sd.GroupKey != "" {
+			r.Follow, r.Solo = follows.Follow(sd, i, len(parts), now)
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }

@@ -61,6 +61,10 @@ type Rendered struct {
 	// default rendered the message; Error says why.
 	Fallback bool   `json:"fallback,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Follow and Solo are what the target's kind asked to follow the
+	// notification's group with (senders.Follows).
+	Follow string `json:"-"`
+	Solo   bool   `json:"-"`
 }
 
 // Code says what kind of failure an Error is; handlers map it to a status.

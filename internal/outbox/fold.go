@@ -8,14 +8,16 @@ import (
 )
 
 // Folder decides which messages, read in lane order, one post carries:
-// the head always, then each following message that is due and fits in
-// the request's MaxChars with a separator before it, up to the first that
-// does not. Every store folds with it, so the rule of Claim is the same in
-// all of them.
+// the head always, then each following message that is due, not alone
+// (Solo or Step > 0) and fits in the request's MaxChars with a separator
+// before it, up to the first that does not; a head that is alone carries
+// nothing more. Every store folds with it, so the rule of Claim is the
+// same in all of them.
 type Folder struct {
 	max, sep int
 	chars    int
 	n        int
+	alone    bool // the head is alone
 }
 
 // NewFolder starts an empty post for req.
@@ -24,18 +26,20 @@ func NewFolder(req ClaimRequest) *Folder {
 }
 
 // Add reports whether the next message joins the post: bodyLen is its
-// body's delivery.Len, due whether it is available now. Once Add says no,
-// the post is complete; stop reading.
-func (f *Folder) Add(bodyLen int, due bool) bool {
+// body's delivery.Len, due whether it is available now, alone whether it
+// must be claimed alone (Solo, or Step > 0). Once Add says no, the post is
+// complete; stop reading.
+func (f *Folder) Add(bodyLen int, due, alone bool) bool {
 	n := bodyLen
 	if f.n > 0 {
 		n += f.sep
-		if !due || f.chars+n > f.max {
+		if f.alone || alone || !due || f.chars+n > f.max {
 			return false
 		}
 	}
 	f.n++
 	f.chars += n
+	f.alone = alone
 	return true
 }
 
@@ -139,7 +143,7 @@ func (r *reader) at(i int) (Candidate, bool, error) {
 
 // pack folds messages from the from-th into f, each of length size, and
 // returns how many joined and whether a due one was left out for lack of
-// room.
+// room (not because it, or the head, must go alone).
 func (r *reader) pack(from int, f *Folder, size func(delivery.Message) int) (n int, full bool, err error) {
 	for i := from; ; i++ {
 		c, ok, err := r.at(i)
@@ -149,8 +153,10 @@ func (r *reader) pack(from int, f *Folder, size func(delivery.Message) int) (n i
 		if !ok {
 			return n, false, nil
 		}
-		if !f.Add(size(c.Message), c.Due) {
-			return n, c.Due, nil
+		alone := Alone(c.Message)
+		if !f.Add(size(c.Message), c.Due, alone) {
+			// Full only when it was left out for lack of room.
+			return n, c.Due && !alone && !f.alone, nil
 		}
 		n++
 	}
@@ -204,3 +210,6 @@ func PaceWait(req ClaimRequest, pace, since time.Duration) time.Duration {
 	}
 	return pace
 }
+
+// Alone reports whether m is claimed alone: never folded with others.
+func Alone(m delivery.Message) bool { return m.Solo || m.Step > 0 }

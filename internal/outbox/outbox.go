@@ -27,6 +27,31 @@ var ErrBroken = errors.New("the outbox is broken")
 // per lane and notification group (see Requeue) after it was delivered.
 const GroupPostMemory = 7 * 24 * time.Hour
 
+// DefaultFollowMemory is how long a store keeps a group's follow state
+// (GroupState) after it was last written, unless configured otherwise.
+const DefaultFollowMemory = 7 * 24 * time.Hour
+
+// GroupState is what a lane's sender kind remembers about one notification
+// group: which upstream message (and task) carries it. State is the kind's
+// own encoding; the store keeps it, opaque, until it is overwritten or
+// has not been written for the store's follow memory.
+type GroupState struct {
+	Lane  string
+	Group string
+	State string
+}
+
+// Progress is the outcome of one successful operation on claimed
+// messages, recorded in one transaction: the group states are written,
+// the Acked messages are done (as by Ack), and the Next ones have another
+// operation to go: their Step is incremented and they are released to be
+// claimed again at once, in their place in the lane.
+type Progress struct {
+	Acked  []int64
+	Next   []int64
+	States []GroupState
+}
+
 // Batch is what one webhook enqueues: its messages, all or none.
 type Batch struct {
 	// NotificationID is the id the webhook is answered with.
@@ -70,6 +95,12 @@ type ClaimRequest struct {
 	// Quiet ends a burst: pacing holds back no post of a lane whose newest
 	// message was received Quiet ago or longer. 0 means always paced.
 	Quiet time.Duration
+	// Head, if not 0, makes the claim conditional: it claims only if the
+	// lane's first message is Head at step HeadStep (the caller planned
+	// its rules for that message); otherwise it takes nothing and says
+	// Moved.
+	Head     int64
+	HeadStep int
 }
 
 // Claim is the answer to a ClaimRequest.
@@ -85,7 +116,8 @@ type ClaimRequest struct {
 // the rules have free slots left after this one; otherwise the post folds
 // what is queued (PlanPost): as many messages as fit in MaxChars (with
 // separators), in order, at least the head, or in a storm their one-line
-// forms.
+// forms. A message that is Solo or has Step > 0 is never folded: as the
+// head it is claimed alone, behind the head it ends the post before it.
 //
 // Pacing rule: while a burst is arriving, in a paced rule's window that
 // holds slots already, a post that is not full waits limiter.Spacing after
@@ -100,6 +132,9 @@ type Claim struct {
 	// after them.
 	Storm  bool
 	Behind int
+	// Moved is set when the request named a Head that is no longer the
+	// lane's first message at that step.
+	Moved bool
 }
 
 // DeadLetter is a message that will not be delivered without help.
@@ -163,6 +198,15 @@ type Store interface {
 	// Ack deletes delivered messages and records, per lane and
 	// notification group (Message.Group), the last one delivered.
 	Ack(ctx context.Context, ids []int64) error
+	// Head returns the lane's first message, leased or not; false when
+	// the lane is empty.
+	Head(ctx context.Context, lane string) (delivery.Message, bool, error)
+	// GroupStates returns the states kept for the groups on the lane
+	// (see GroupState), by group; groups without one are absent.
+	GroupStates(ctx context.Context, lane string, groups []string) (map[string]string, error)
+	// Progress records the outcome of an operation, see Progress. Acked
+	// messages are recorded in group_posts as by Ack.
+	Progress(ctx context.Context, p Progress) error
 	// Renew extends to now+lease the lease of those of the messages whose
 	// lease has not expired; the others (acked, retried, buried, expired)
 	// are left alone and are no error.

@@ -153,6 +153,18 @@ type Target interface {
 	Resolve(d *alert.Data) (address, prefix string)
 }
 
+// Follows is implemented by a Target whose destination follows a
+// notification group (edits the firing message on resolve, makes a task):
+// it says, for each message rendered for the notification, what the kind's
+// poster needs to do so (delivery.Message.Follow and Solo). The poster
+// carries it out as the dispatcher's Follower. Intake asks only for
+// notifications of a group (d.GroupKey not empty).
+type Follows interface {
+	// Follow returns the Follow and Solo of message part (0-based) of the
+	// parts rendered for d; now is when the notification was accepted.
+	Follow(d *alert.Data, part, parts int, now time.Time) (follow string, solo bool)
+}
+
 // Poster sends one message to one destination. It makes one upstream
 // request, classifies every failure as a *delivery.Error, and never
 // retries or sleeps.

@@ -20,62 +20,69 @@ func prepare(n Notation, d *alert.Data) *alert.Data {
 // copyData returns a deep copy of d with f applied to every string in it,
 // map keys included.
 func copyData(d *alert.Data, f func(string) string) *alert.Data {
-	c := copyValue(reflect.ValueOf(*d), f).Interface().(alert.Data)
-	return &c
+	c := new(alert.Data)
+	copyInto(reflect.ValueOf(c).Elem(), reflect.ValueOf(*d), f)
+	return c
 }
 
-// copyValue returns a deep copy of v with f applied to every string in it,
-// walking v by reflection.
-func copyValue(v reflect.Value, f func(string) string) reflect.Value {
-	switch v.Kind() {
+// copyInto sets dst, a settable value of src's type, to a deep copy of src
+// with f applied to every string in it, walking src by reflection. It
+// overwrites all of dst, so that one dst can be reused for every key or
+// value of a map.
+func copyInto(dst, src reflect.Value, f func(string) string) {
+	switch src.Kind() {
 	case reflect.String:
-		out := reflect.New(v.Type()).Elem()
-		out.SetString(f(v.String()))
-		return out
+		dst.SetString(f(src.String()))
 	case reflect.Map:
-		if v.IsNil() {
-			return v
+		if src.IsNil() {
+			dst.SetZero()
+			return
 		}
-		out := reflect.MakeMapWithSize(v.Type(), v.Len())
-		for it := v.MapRange(); it.Next(); {
-			out.SetMapIndex(copyValue(it.Key(), f), copyValue(it.Value(), f))
+		m := reflect.MakeMapWithSize(src.Type(), src.Len())
+		k := reflect.New(src.Type().Key()).Elem()
+		v := reflect.New(src.Type().Elem()).Elem()
+		for it := src.MapRange(); it.Next(); {
+			copyInto(k, it.Key(), f)
+			copyInto(v, it.Value(), f)
+			m.SetMapIndex(k, v)
 		}
-		return out
+		dst.Set(m)
 	case reflect.Slice:
-		if v.IsNil() {
-			return v
+		if src.IsNil() {
+			dst.SetZero()
+			return
 		}
-		out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-		for i := range v.Len() {
-			out.Index(i).Set(copyValue(v.Index(i), f))
+		s := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
+		for i := range src.Len() {
+			copyInto(s.Index(i), src.Index(i), f)
 		}
-		return out
+		dst.Set(s)
 	case reflect.Pointer:
-		if v.IsNil() {
-			return v
+		if src.IsNil() {
+			dst.SetZero()
+			return
 		}
-		out := reflect.New(v.Type().Elem())
-		out.Elem().Set(copyValue(v.Elem(), f))
-		return out
+		p := reflect.New(src.Type().Elem())
+		copyInto(p.Elem(), src.Elem(), f)
+		dst.Set(p)
 	case reflect.Interface:
-		if v.IsNil() {
-			return v
+		if src.IsNil() {
+			dst.SetZero()
+			return
 		}
-		out := reflect.New(v.Type()).Elem()
-		out.Set(copyValue(v.Elem(), f))
-		return out
+		e := reflect.New(src.Elem().Type()).Elem()
+		copyInto(e, src.Elem(), f)
+		dst.Set(e)
 	case reflect.Struct:
 		// Copy the whole struct first: unexported fields (time.Time's) hold
 		// no alert text and are kept as they are.
-		out := reflect.New(v.Type()).Elem()
-		out.Set(v)
-		for i := range v.NumField() {
-			if out.Field(i).CanSet() {
-				out.Field(i).Set(copyValue(v.Field(i), f))
+		dst.Set(src)
+		for i := range src.NumField() {
+			if dst.Field(i).CanSet() {
+				copyInto(dst.Field(i), src.Field(i), f)
 			}
 		}
-		return out
 	default:
-		return v
+		dst.Set(src)
 	}
 }

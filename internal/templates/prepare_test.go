@@ -18,7 +18,7 @@ func TestCopyDataNeutralizesEveryString(t *testing.T) {
 	const evil = "[toall]"
 	d := &alert.Data{
 		Alerts:  alert.Alerts{{Values: map[string]float64{evil: 1}, StartsAt: time.Unix(1, 0)}},
-		Payload: map[string]any{evil: []any{evil, map[string]any{evil: evil}}},
+		Payload: map[string]any{evil: []any{evil, map[string]any{evil: evil}}, "null": nil, "n": 1.5},
 	}
 	fill(reflect.ValueOf(d).Elem(), evil)
 	d.Alerts[0].Labels, d.Alerts[0].Annotations = alert.KV{evil: evil}, alert.KV{evil: evil}
@@ -38,6 +38,12 @@ func TestCopyDataNeutralizesEveryString(t *testing.T) {
 	}
 	if d.Receiver != evil || d.Alerts[0].Labels[evil] != evil || d.Payload[evil].([]any)[0] != evil {
 		t.Errorf("copyData changed the original Data")
+	}
+	if v, ok := c.Payload["null"]; !ok || v != nil {
+		t.Errorf("copy Payload[null] = %v, %v; want a nil value kept", v, ok)
+	}
+	if c.Payload["n"] != 1.5 {
+		t.Errorf("copy Payload[n] = %v, want 1.5", c.Payload["n"])
 	}
 	if !c.Alerts[0].StartsAt.Equal(time.Unix(1, 0)) {
 		t.Errorf("copy StartsAt = %v, want the original time", c.Alerts[0].StartsAt)

@@ -123,6 +123,7 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 		{"pauses", `DELETE FROM limiter_pauses WHERE until <= $1`, now},
 		{"limiter slots", `DELETE FROM limiter_slots WHERE at <= $1`, now - idleSlotAge.Milliseconds()},
 		{"group posts", `DELETE FROM group_posts WHERE delivered_at <= $1`, now - outbox.GroupPostMemory.Milliseconds()},
+		{"group follows", `DELETE FROM group_follows WHERE updated_at <= $1`, now - s.opts.FollowMemory.Milliseconds()},
 	} {
 		tag, err := s.pool.Exec(ctx, q.sql, q.before)
 		if err != nil {

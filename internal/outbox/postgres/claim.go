@@ -46,14 +46,21 @@ func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (
 		return outbox.Claim{}, err
 	}
 	var (
-		held bool
-		head *int64
+		held             bool
+		head             *int64
+		headID, headStep *int64
 	)
-	if err := tx.QueryRow(ctx, sqlLaneState, req.Lane, now).Scan(&held, &head); err != nil {
+	if err := tx.QueryRow(ctx, sqlLaneState, req.Lane, now).Scan(&held, &head, &headID, &headStep); err != nil {
 		return outbox.Claim{}, fmt.Errorf("read lane: %w", err)
 	}
-	if held || head == nil {
+	if held {
 		return outbox.Claim{}, nil
+	}
+	if head == nil {
+		return outbox.Claim{Moved: req.Head != 0}, nil
+	}
+	if req.Head != 0 && (*headID != req.Head || *headStep != int64(req.HeadStep)) {
+		return outbox.Claim{Moved: true}, nil
 	}
 	if *head > now {
 		return outbox.Claim{Wait: time.Duration(*head-now) * time.Millisecond}, nil
@@ -126,11 +133,14 @@ func (s *Store) claim(ctx context.Context, tx pgx.Tx, req outbox.ClaimRequest) (
 // messages_lane_id gives without a sort. TestLaneQueriesSeek checks both
 // kinds of plan.
 const (
-	// sqlLaneState reads whether the lane holds an unexpired lease and
-	// when its head is available, NULL for an empty lane (lane, now).
+	// sqlLaneState reads whether the lane holds an unexpired lease, and
+	// when its head is available, its id and its step, NULL for an empty
+	// lane (lane, now).
 	sqlLaneState = `SELECT
 		COALESCE((SELECT max(claimed_until) FROM messages WHERE lane = $1) > $2, false),
-		(SELECT available_at FROM messages WHERE lane >= $1 AND lane <= $1 ORDER BY lane, id LIMIT 1)`
+		h.available_at, h.id, h.step
+		FROM (SELECT 1) AS one LEFT JOIN LATERAL
+			(SELECT available_at, id, step FROM messages WHERE lane >= $1 AND lane <= $1 ORDER BY lane, id LIMIT 1) AS h ON true`
 	// sqlLaneCountUpTo counts the lane's messages, stopping at a limit
 	// (lane, limit).
 	sqlLaneCountUpTo = `SELECT COUNT(*) FROM (SELECT FROM messages WHERE lane >= $1 AND lane <= $1 ORDER BY lane, id LIMIT $2) AS upto`

@@ -85,9 +85,10 @@ func (s *Store) Requeue(ctx context.Context, ids []int64) (outbox.RequeueResult,
 		}
 		tag, err := tx.Exec(ctx, `WITH dead AS (DELETE FROM dead_letters WHERE id = ANY($1) RETURNING *)
 			INSERT INTO messages
-			(lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id, created_at, available_at)
+			(lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id, created_at, available_at,
+			 follow, solo, step)
 			SELECT lane, sender, destination, body, line, tally, notification_id, source, route, group_key,
-				COALESCE(NULLIF(origin_id, 0), id), $2, $2
+				COALESCE(NULLIF(origin_id, 0), id), $2, $2, follow, solo, step
 			FROM dead ORDER BY id`, move, now)
 		if err != nil {
 			return fmt.Errorf("move to queue: %w", err)

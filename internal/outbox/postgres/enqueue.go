@@ -231,6 +231,7 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 		nids, sources, routes, groups = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		lines, tallies                = make([]string, n), make([]string, n)
 		created                       = make([]int64, n)
+		follows, solos                = make([]string, n), make([]bool, n)
 	)
 	for i, m := range b.Messages {
 		dest, err := json.Marshal(m.Dest)
@@ -240,6 +241,7 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 		lanes[i], senders[i], dests[i], bodies[i] = m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body
 		nids[i], sources[i], routes[i], groups[i] = m.NotificationID, m.Source, m.Route, m.Group
 		lines[i], tallies[i] = m.Line, outbox.EncodeTally(m.Tally)
+		follows[i], solos[i] = m.Follow, m.Solo
 		if nids[i] == "" {
 			nids[i] = b.NotificationID
 		}
@@ -250,13 +252,14 @@ func insertMessages(ctx context.Context, tx pgx.Tx, now int64, b outbox.Batch) (
 	}
 	// Rows are inserted in ordinality order, so ids follow batch order.
 	rows, err := tx.Query(ctx, `INSERT INTO messages
-		(lane, sender, destination, body, notification_id, source, route, group_key, created_at, available_at, line, tally)
-		SELECT lane, sender, destination, body, notification_id, source, route, group_key, created_at, $10, line, tally
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $11::text[], $12::text[])
-			WITH ORDINALITY AS t(lane, sender, destination, body, notification_id, source, route, group_key, created_at, line, tally, ord)
+		(lane, sender, destination, body, notification_id, source, route, group_key, created_at, available_at, follow, solo, line, tally)
+		SELECT lane, sender, destination, body, notification_id, source, route, group_key, created_at, $10, follow, solo, line, tally
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
+			$11::text[], $12::boolean[], $13::text[], $14::text[])
+			WITH ORDINALITY AS t(lane, sender, destination, body, notification_id, source, route, group_key, created_at, follow, solo, line, tally, ord)
 		ORDER BY ord
 		RETURNING id`,
-		lanes, senders, dests, bodies, nids, sources, routes, groups, created, now, lines, tallies)
+		lanes, senders, dests, bodies, nids, sources, routes, groups, created, now, follows, solos, lines, tallies)
 	if err != nil {
 		return nil, fmt.Errorf("insert messages: %w", err)
 	}

@@ -16,7 +16,10 @@
 -- messages_lane_claimed lets Claim ask "does this lane hold an unexpired
 -- lease?" with one index seek, instead of reading every message of the
 -- lane. group_posts is the last message delivered per lane and
--- notification group, written by Ack and read by Requeue.
+-- notification group, written by Ack and read by Requeue. group_follows is
+-- what a lane's sender kind remembers to follow a group (which upstream
+-- message and task carry it), written by Progress, swept after the
+-- store's follow memory.
 --
 -- Every replica on the schema shares all of it: the queue, the dedup keys
 -- and the limiter, so the limits are global.
@@ -39,7 +42,10 @@ CREATE TABLE messages (
 	attempts        INTEGER NOT NULL DEFAULT 0,
 	claimed_until   BIGINT NOT NULL DEFAULT 0,
 	last_reason     TEXT   NOT NULL DEFAULT '',
-	last_answer     TEXT   NOT NULL DEFAULT ''
+	last_answer     TEXT   NOT NULL DEFAULT '',
+	follow          TEXT   NOT NULL DEFAULT '',
+	solo            BOOLEAN NOT NULL DEFAULT false,
+	step            INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE INDEX messages_lane_id ON messages (lane, id);
@@ -67,7 +73,10 @@ CREATE TABLE dead_letters (
 	last_answer     TEXT   NOT NULL,
 	reason          TEXT   NOT NULL,
 	answer          TEXT   NOT NULL,
-	died_at         BIGINT NOT NULL
+	died_at         BIGINT NOT NULL,
+	follow          TEXT   NOT NULL DEFAULT '',
+	solo            BOOLEAN NOT NULL DEFAULT false,
+	step            INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE INDEX dead_letters_died ON dead_letters (died_at, id);
@@ -90,6 +99,16 @@ CREATE TABLE group_posts (
 );
 
 CREATE INDEX group_posts_delivered ON group_posts (delivered_at);
+
+CREATE TABLE group_follows (
+	lane       TEXT   NOT NULL,
+	group_key  TEXT   NOT NULL,
+	state      TEXT   NOT NULL,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (lane, group_key)
+);
+
+CREATE INDEX group_follows_updated ON group_follows (updated_at);
 
 CREATE TABLE heartbeat (
 	id  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

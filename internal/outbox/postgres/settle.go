@@ -104,9 +104,11 @@ func (s *Store) Bury(ctx context.Context, ids []int64, reason, answer string) er
 		_, err = tx.Exec(ctx, `WITH dead AS (DELETE FROM messages WHERE id = ANY($1) RETURNING *)
 			INSERT INTO dead_letters
 			(id, lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id,
-			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, reason, answer, died_at)
+			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, reason, answer, died_at,
+			 follow, solo, step)
 			SELECT id, lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id,
-			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, $2, $3, $4
+			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, $2, $3, $4,
+			 follow, solo, step
 			FROM dead ORDER BY id`, ids, reason, answer, now)
 		if err != nil {
 			return fmt.Errorf("move to dead letters: %w", err)

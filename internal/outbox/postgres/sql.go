@@ -122,7 +122,7 @@ func (s *Store) notify(ctx context.Context, tx pgx.Tx) error {
 }
 
 // messageColumns are the columns scanMessage reads, in its order.
-const messageColumns = `id, destination, body, line, tally, notification_id, source, route, group_key, created_at, attempts`
+const messageColumns = `id, destination, body, line, tally, notification_id, source, route, group_key, created_at, attempts, follow, solo, step`
 
 // scanMessage reads messageColumns, plus extra destinations after them.
 func scanMessage(row pgx.Row, extra ...any) (delivery.Message, error) {
@@ -132,7 +132,7 @@ func scanMessage(row pgx.Row, extra ...any) (delivery.Message, error) {
 		tally   string
 		created int64
 	)
-	dst := append([]any{&m.ID, &dest, &m.Body, &m.Line, &tally, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts}, extra...)
+	dst := append([]any{&m.ID, &dest, &m.Body, &m.Line, &tally, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts, &m.Follow, &m.Solo, &m.Step}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return m, err
 	}

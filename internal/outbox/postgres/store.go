@@ -50,6 +50,9 @@ type Options struct {
 	// SweepEvery is how often expired dedup keys, pauses and limiter slots
 	// are deleted; default 1m.
 	SweepEvery time.Duration
+	// FollowMemory is how long a group's follow state is kept after it
+	// was last written; default outbox.DefaultFollowMemory.
+	FollowMemory time.Duration
 }
 
 // Store is an outbox.Store on a PostgreSQL schema shared by replicas.
@@ -84,6 +87,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if opts.SweepEvery <= 0 {
 		opts.SweepEvery = time.Minute
+	}
+	if opts.FollowMemory <= 0 {
+		opts.FollowMemory = outbox.DefaultFollowMemory
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()

@@ -119,8 +119,9 @@ func (s *Store) sweeper() {
 	}
 }
 
-// sweep deletes expired dedup keys, and limiter slots and pauses no window
-// can need any more, and returns how many dedup keys it deleted.
+// sweep deletes expired dedup keys, limiter slots and pauses no window
+// can need any more, and group posts and follow states past their memory,
+// and returns how many dedup keys it deleted.
 func (s *Store) sweep(ctx context.Context) (int64, error) {
 	now := s.now()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM dedup WHERE expires_at <= ?`, now.UnixMilli())
@@ -140,6 +141,10 @@ func (s *Store) sweep(ctx context.Context) (int64, error) {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM group_posts WHERE delivered_at <= ?`,
 		now.Add(-outbox.GroupPostMemory).UnixMilli()); err != nil {
 		return 0, fmt.Errorf("sweep group posts: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM group_follows WHERE updated_at <= ?`,
+		now.Add(-s.opts.FollowMemory).UnixMilli()); err != nil {
+		return 0, fmt.Errorf("sweep group follows: %w", err)
 	}
 	return n, nil
 }

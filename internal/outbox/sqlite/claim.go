@@ -37,8 +37,9 @@ const (
 	// sqlLeaseHeld counts the lane's unexpired leases (lane, now); the
 	// term claimed_until > 0 lets it use the partial messages_lane_claimed.
 	sqlLeaseHeld = `SELECT COUNT(*) FROM messages WHERE lane = ? AND claimed_until > 0 AND claimed_until > ?`
-	// sqlLaneHead reads when the lane's first message is available (lane).
-	sqlLaneHead = `SELECT available_at FROM messages WHERE lane = ? ORDER BY id LIMIT 1`
+	// sqlLaneHead reads the lane's first message's id and step, and when
+	// it is available (lane).
+	sqlLaneHead = `SELECT id, step, available_at FROM messages WHERE lane = ? ORDER BY id LIMIT 1`
 	// sqlLaneCountUpTo counts the lane's messages, stopping at a limit
 	// (lane, limit).
 	sqlLaneCountUpTo = `SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE lane = ? LIMIT ?)`
@@ -61,13 +62,16 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, req outbox.ClaimRequest) 
 	if held > 0 {
 		return outbox.Claim{}, nil
 	}
-	var headAvailable int64
-	err = tx.QueryRowContext(ctx, sqlLaneHead, req.Lane).Scan(&headAvailable)
+	var headID, headStep, headAvailable int64
+	err = tx.QueryRowContext(ctx, sqlLaneHead, req.Lane).Scan(&headID, &headStep, &headAvailable)
 	if errors.Is(err, sql.ErrNoRows) {
-		return outbox.Claim{}, nil
+		return outbox.Claim{Moved: req.Head != 0}, nil
 	}
 	if err != nil {
 		return outbox.Claim{}, fmt.Errorf("read lane head: %w", err)
+	}
+	if req.Head != 0 && (headID != req.Head || headStep != int64(req.HeadStep)) {
+		return outbox.Claim{Moved: true}, nil
 	}
 	if headAvailable > ms {
 		return outbox.Claim{Wait: time.UnixMilli(headAvailable).Sub(now)}, nil

@@ -76,9 +76,10 @@ func (s *Store) Requeue(ctx context.Context, ids []int64) (outbox.RequeueResult,
 		}
 		list := idList(move)
 		r, err := tx.ExecContext(ctx, `INSERT INTO messages
-			(lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id, created_at, available_at)
+			(lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id, created_at, available_at,
+			 follow, solo, step)
 			SELECT lane, sender, destination, body, line, tally, notification_id, source, route, group_key,
-				COALESCE(NULLIF(origin_id, 0), id), ?, ?
+				COALESCE(NULLIF(origin_id, 0), id), ?, ?, follow, solo, step
 			FROM dead_letters WHERE id IN `+inIDs+` ORDER BY id`, ms, ms, list)
 		if err != nil {
 			return fmt.Errorf("copy to queue: %w", err)

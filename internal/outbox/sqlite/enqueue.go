@@ -114,8 +114,8 @@ func (e *enqueueStmts) all() []stmtSQL {
 		// disk undoes this statement only, not the transaction
 		// (TestGroupCommitIsolatesFailingBatch).
 		{&e.insertMessage, `INSERT INTO messages
-			(lane, sender, destination, body, line, tally, notification_id, source, route, group_key, created_at, available_at)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`},
+			(lane, sender, destination, body, line, tally, notification_id, source, route, group_key, created_at, available_at, follow, solo)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`},
 	}
 }
 
@@ -216,7 +216,7 @@ func (s *Store) writeBatch(ctx context.Context, g *groupState, b outbox.Batch) (
 		}
 		res, err := g.st.insertMessage.ExecContext(ctx,
 			m.Dest.Lane(), m.Dest.Sender, string(dest), m.Body, m.Line, outbox.EncodeTally(m.Tally), nid, m.Source, m.Route, m.Group,
-			created.UnixMilli(), g.now.UnixMilli())
+			created.UnixMilli(), g.now.UnixMilli(), m.Follow, m.Solo)
 		if err != nil {
 			return outbox.EnqueueResult{}, fmt.Errorf("insert message: %w", err)
 		}

@@ -34,6 +34,13 @@
 --                  Cleared at startup by a store that owns the file.
 --   last_reason, last_answer
 --                  why the last attempt failed and what the upstream said.
+--   follow         delivery.Message.Follow: what the destination's kind
+--                  needs to follow the group with the message; '' for a
+--                  plain post.
+--   solo           1: claimed alone, never folded with other messages.
+--   step           operations of the message done so far (its post, when
+--                  a task is still to be made); a message with step > 0 is
+--                  claimed alone.
 --
 --   messages_lane_id lets Claim read a lane's head and count its messages,
 --   and Lanes hop from lane to lane, by index seeks. messages_lane_claimed
@@ -60,6 +67,12 @@
 --   Requeue skips a dead letter whose group has a newer notification
 --   delivered here or queued. Rows not written for outbox.GroupPostMemory
 --   are swept.
+--
+-- group_follows: per lane and notification group, what the lane's sender
+--   kind remembers to follow the group (outbox.GroupState: which upstream
+--   message and task carry it), in the kind's own encoding (state),
+--   written with the outcome of each operation (Progress) at updated_at.
+--   Rows not written for the store's follow memory are swept.
 --
 -- limiter_slots: one row per slot taken (per limiter key, at), the
 --   sliding-window log of what was posted. A restarted relay loads the
@@ -97,7 +110,10 @@ CREATE TABLE messages (
 	attempts        INTEGER NOT NULL DEFAULT 0,
 	claimed_until   INTEGER NOT NULL DEFAULT 0,
 	last_reason     TEXT    NOT NULL DEFAULT '',
-	last_answer     TEXT    NOT NULL DEFAULT ''
+	last_answer     TEXT    NOT NULL DEFAULT '',
+	follow          TEXT    NOT NULL DEFAULT '',
+	solo            INTEGER NOT NULL DEFAULT 0,
+	step            INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX messages_lane_id ON messages (lane, id);
 CREATE INDEX messages_lane_claimed ON messages (lane, claimed_until) WHERE claimed_until > 0;
@@ -124,7 +140,10 @@ CREATE TABLE dead_letters (
 	last_answer     TEXT    NOT NULL,
 	reason          TEXT    NOT NULL,
 	answer          TEXT    NOT NULL,
-	died_at         INTEGER NOT NULL
+	died_at         INTEGER NOT NULL,
+	follow          TEXT    NOT NULL DEFAULT '',
+	solo            INTEGER NOT NULL DEFAULT 0,
+	step            INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX dead_letters_died ON dead_letters (died_at, id);
 
@@ -144,6 +163,15 @@ CREATE TABLE group_posts (
 	PRIMARY KEY (lane, group_key)
 );
 CREATE INDEX group_posts_delivered ON group_posts (delivered_at);
+
+CREATE TABLE group_follows (
+	lane       TEXT    NOT NULL,
+	group_key  TEXT    NOT NULL,
+	state      TEXT    NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (lane, group_key)
+);
+CREATE INDEX group_follows_updated ON group_follows (updated_at);
 
 CREATE TABLE limiter_slots (
 	key TEXT    NOT NULL,

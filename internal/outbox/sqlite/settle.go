@@ -90,9 +90,11 @@ func (s *Store) Bury(ctx context.Context, ids []int64, reason, answer string) er
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO dead_letters
 			(id, lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id,
-			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, reason, answer, died_at)
+			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, reason, answer, died_at,
+			 follow, solo, step)
 			SELECT id, lane, sender, destination, body, line, tally, notification_id, source, route, group_key, origin_id,
-			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, ?, ?, ?
+			 created_at, available_at, attempts, claimed_until, last_reason, last_answer, ?, ?, ?,
+			 follow, solo, step
 			FROM messages WHERE id IN `+inIDs+` ORDER BY id`,
 			reason, answer, s.now().UnixMilli(), list)
 		if err != nil {

@@ -41,7 +41,7 @@ func idList(ids []int64) string {
 }
 
 // messageColumns are the columns scanMessage reads, in its order.
-const messageColumns = `id, destination, body, line, tally, notification_id, source, route, group_key, created_at, attempts`
+const messageColumns = `id, destination, body, line, tally, notification_id, source, route, group_key, created_at, attempts, follow, solo, step`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -53,7 +53,7 @@ func scanMessage(row scanner, extra ...any) (delivery.Message, error) {
 		tally   string
 		created int64
 	)
-	dst := append([]any{&m.ID, &dest, &m.Body, &m.Line, &tally, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts}, extra...)
+	dst := append([]any{&m.ID, &dest, &m.Body, &m.Line, &tally, &m.NotificationID, &m.Source, &m.Route, &m.Group, &created, &m.Attempts, &m.Follow, &m.Solo, &m.Step}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return m, err
 	}

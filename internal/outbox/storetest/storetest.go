@@ -55,6 +55,11 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) outbox.Stor
 		{"RequeueSkipsSuperseded", testRequeueSkipsSuperseded},
 		{"RequeueAllSkipsSuperseded", testRequeueAllSkipsSuperseded},
 		{"GroupPostsRemembered", testGroupPostsRemembered},
+		{"FollowKept", testFollowKept},
+		{"Progress", testProgress},
+		{"ClaimHead", testClaimHead},
+		{"SoloNotFolded", testSoloNotFolded},
+		{"ProgressRemembersDelivered", testProgressRemembersDelivered},
 		{"Pacing", testPacing},
 		{"StormForm", testStormForm},
 	}

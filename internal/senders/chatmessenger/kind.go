@@ -198,6 +198,9 @@ type targetOptions struct {
 	Users    confyaml.List         `yaml:"users"`
 	Sealed   bool                  `yaml:"sealed"`
 	Mentions *senders.MentionRules `yaml:"mentions"`
+	// OnResolve may only be post: Chat&Messenger's API cannot edit or
+	// reply to a message, so a resolve is always a message of its own.
+	OnResolve confyaml.String `yaml:"on_resolve"`
 }
 
 // Target implements senders.Kind.
@@ -205,6 +208,11 @@ func (Kind) Target(n confyaml.Node) (senders.Target, error) {
 	var o targetOptions
 	if err := n.Decode(&o); err != nil {
 		return nil, err
+	}
+	switch o.OnResolve {
+	case "", "post":
+	default:
+		return nil, n.At("on_resolve").Errorf("Chat&Messenger's API cannot edit or reply to a message: a resolve is posted as a message of its own; use on_resolve: post or leave it out, got %q", string(o.OnResolve))
 	}
 	t := target{dest: Dest{Panel: string(o.Panel), Users: NormalizeUsers(o.Users), Sealed: o.Sealed}}
 	if key, reason := t.dest.check(); key != "" {

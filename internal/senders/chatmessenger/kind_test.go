@@ -116,6 +116,7 @@ func TestTarget(t *testing.T) {
 		{"sealed", "panel: messenger\nusers: a@x\nsealed: true\n", "panel/messenger?users=a@x&sealed"},
 		{"room", "panel: 障害対応\n", "panel/障害対応"},
 		{"room with mentions", "panel: ops\nusers: [a@x]\n", "panel/ops?users=a@x"},
+		{"resolves posted", "panel: ops\non_resolve: post\n", "panel/ops"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,7 +147,9 @@ func TestTargetErrors(t *testing.T) {
 		{"direct message without users", "panel: messenger\n", 4, at, "panel messenger sends direct messages and needs users"},
 		{"a user with a comma", "panel: messenger\nusers: a@x,b@x\n", 6, at + ".users", `a user may not hold '?', '&' or ',', got "a@x,b@x"`},
 		{"sealed not a bool", "panel: ops\nsealed: yes please\n", 6, at + ".sealed", `want true or false, got "yes please"`},
-		{"unknown key", "panel: ops\nroom: 1\n", 6, at + ".room", "unknown key (want one of mentions, panel, sealed, users)"},
+		{"unknown key", "panel: ops\nroom: 1\n", 6, at + ".room", "unknown key (want one of mentions, on_resolve, panel, sealed, users)"},
+		{"on_resolve edit", "panel: ops\non_resolve: edit\n", 6, at + ".on_resolve", `Chat&Messenger's API cannot edit or reply to a message: a resolve is posted as a message of its own; use on_resolve: post or leave it out, got "edit"`},
+		{"a task", "panel: ops\ntask: {to: 1}\n", 6, at + ".task", "unknown key"},
 		{"from_label without allow", "panel: ops\nmentions:\n  from_label: oncall\n", 7, at + ".mentions.from_label", "from_label needs allow"},
 		{"unknown status", "panel: ops\nmentions:\n  when: {status: [firing, paged]}\n", 7, at + ".mentions.when.status", `unknown status "paged"`},
 		{"mentions to", "panel: ops\nmentions:\n  to: a@x\n", 7, at + ".mentions.to", "unknown key"},

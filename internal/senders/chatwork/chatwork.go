@@ -30,6 +30,7 @@ const roomPause = 10 * time.Second
 
 // Sender posts to Chatwork. It is safe for concurrent use.
 type Sender struct {
+	name       string
 	base       *url.URL
 	token      secret.Secret
 	scrubber   *secret.Scrubber
@@ -37,6 +38,7 @@ type Sender struct {
 	client     *http.Client
 	logger     *zap.Logger
 	now        func() time.Time
+	tok        tokenState
 }
 
 // New returns a Sender for cfg. It checks the base URL and that a token is
@@ -60,7 +62,7 @@ func New(cfg Config, client *http.Client, logger *zap.Logger) (*Sender, error) {
 		logger = zap.NewNop()
 	}
 	s := &Sender{
-		base: base, token: cfg.Token, scrubber: cfg.Scrub, selfUnread: "0",
+		name: cfg.Name, base: base, token: cfg.Token, scrubber: cfg.Scrub, selfUnread: "0",
 		client: client, logger: logger, now: time.Now,
 	}
 	if s.scrubber == nil {
@@ -175,6 +177,7 @@ func (s *Sender) do(ctx context.Context, method, path string, form url.Values) (
 	}
 	answer, readErr := upstream.ReadAnswer(resp)
 	q := quota(resp.Header)
+	s.tok.noteStatus(resp.StatusCode)
 	s.logger.Debug("chatwork answered", zap.String("method", method), zap.String("path", endpoint.Path),
 		zap.Int("status", resp.StatusCode), zap.Int("remaining", q.Remaining))
 

@@ -37,12 +37,12 @@ func FollowOf(t senders.Target) (Follow, bool) {
 	if !ok {
 		return Follow{}, false
 	}
-	return ct.Follow(), true
+	return ct.following(), true
 }
 
-// Follow returns the target's on_resolve and task; a target without them
-// (a direct URL's) posts its resolves and makes no task.
-func (t target) Follow() Follow {
+// following returns the target's on_resolve and task; a target without
+// them (a direct URL's) posts its resolves and makes no task.
+func (t target) following() Follow {
 	f := Follow{OnResolve: t.onResolve, Task: t.task}
 	if f.OnResolve == "" {
 		f.OnResolve = ResolvePost

@@ -1,8 +1,8 @@
 package chatwork_test
 
 import (
+	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +13,7 @@ import (
 
 func follow(t *testing.T, body string) chatwork.Follow {
 	t.Helper()
-	tg, err := chatwork.Kind{}.DecodeFollowing(targetNode(t, "room: 42\n"+body))
+	tg, err := chatwork.Kind{}.Target(targetNode(t, "room: 42\n"+body))
 	if err != nil {
 		t.Fatalf("Target: %v", err)
 	}
@@ -107,7 +107,7 @@ func TestTargetTask(t *testing.T) {
 		})
 	}
 	// The target's mentions and its task are separate.
-	tg, err := chatwork.Kind{}.DecodeFollowing(targetNode(t, "room: 42\nmentions: {to: 9}\non_resolve: edit\ntask: {to: 1}\n"))
+	tg, err := chatwork.Kind{}.Target(targetNode(t, "room: 42\nmentions: {to: 9}\non_resolve: edit\ntask: {to: 1}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestTargetFollowErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			tg, err := chatwork.Kind{}.DecodeFollowing(targetNode(t, tt.body))
+			tg, err := chatwork.Kind{}.Target(targetNode(t, tt.body))
 			if err == nil {
 				t.Fatalf("Target = %+v, want an error", tg)
 			}
@@ -154,23 +154,67 @@ func TestTargetFollowErrors(t *testing.T) {
 	}
 }
 
-// TestTargetRefusesWhatIsNotFollowedYet: until the dispatcher edits,
-// replies and makes tasks, a target asking for them is refused at load
-// rather than silently posted to.
-func TestTargetRefusesWhatIsNotFollowedYet(t *testing.T) {
+// TestTargetFollows: what a target asks the Sender to do with each
+// message of a group: nothing for a plain target; for a resolve that edits
+// or replies, a message claimed alone; a task, with its assignees and
+// deadline after the group fired, on the last part of a firing
+// notification only; tasks to forget (or mark done) on a resolve's last
+// part.
+func TestTargetFollows(t *testing.T) {
 	t.Parallel()
-	refused := map[string]string{
-		"room: 42\non_resolve: edit\n":  "on_resolve: edit is not available",
-		"room: 42\non_resolve: reply\n": "on_resolve: reply is not available",
-		"room: 42\ntask: {to: 1}\n":     "task: is not available",
-	}
-	k := chatwork.Kind{}
-	for body, want := range refused {
-		if _, err := k.Target(targetNode(t, body)); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Target(%q) = %v, want an error containing %q", body, err, want)
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	started := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	firing := &alert.Data{Status: alert.StatusFiring, GroupKey: "g",
+		GroupLabels:       alert.KV{"alertname": "DiskFull"},
+		CommonAnnotations: alert.KV{"summary": "disk [toall] full"},
+		Alerts: alert.Alerts{
+			{Status: alert.StatusFiring, StartsAt: started.Add(time.Minute), Labels: alert.KV{"alertname": "DiskFull", "oncall": "2222"}},
+			{Status: alert.StatusFiring, StartsAt: started, Labels: alert.KV{"alertname": "DiskFull", "oncall": "3333"}},
+		}}
+	resolved := &alert.Data{Status: alert.StatusResolved, GroupKey: "g",
+		Alerts: alert.Alerts{{Status: alert.StatusResolved, Labels: alert.KV{"alertname": "DiskFull"}}}}
+	follows := func(body string) senders.Follows {
+		t.Helper()
+		tg, err := chatwork.Kind{}.Target(targetNode(t, "room: 42\n"+body))
+		if err != nil {
+			t.Fatalf("Target: %v", err)
 		}
+		f, ok := tg.(senders.Follows)
+		if !ok {
+			t.Fatalf("%T does not implement senders.Follows", tg)
+		}
+		return f
 	}
-	if _, err := k.Target(targetNode(t, "room: 42\non_resolve: post\n")); err != nil {
-		t.Errorf("on_resolve: post: %v", err)
+	tests := []struct {
+		name, body  string
+		d           *alert.Data
+		part, parts int
+		want        string
+		solo        bool
+	}{
+		{"plain target follows nothing", "", firing, 0, 1, "", false},
+		{"plain target's resolve", "on_resolve: post\n", resolved, 0, 1, "", false},
+		{"firing of an editing target", "on_resolve: edit\n", firing, 0, 1, `{"status":"firing"}`, false},
+		{"resolve that edits is alone", "on_resolve: edit\n", resolved, 0, 1, `{"status":"resolved","on_resolve":"edit"}`, true},
+		{"resolve that replies is alone", "on_resolve: reply\n", resolved, 0, 1, `{"status":"resolved","on_resolve":"reply"}`, true},
+		{"firing with a task", "task: {to: 1111, from_label: oncall, allow: [2222], limit: 2h}\n", firing, 0, 1,
+			`{"status":"firing","task":{"body":"FIRING: DiskFull (alertname=DiskFull)\ndisk ［toall] full","to":["1111","2222"],"limit":` +
+				fmt.Sprint(started.Add(2*time.Hour).Unix()) + `}}`, false},
+		{"task on the last part only", "task: {to: 1111}\n", firing, 0, 2, `{"status":"firing","parts":2}`, false},
+		{"task on the last part", "task: {to: 1111}\n", firing, 1, 2,
+			`{"status":"firing","parts":2,"part":1,"task":{"body":"FIRING: DiskFull (alertname=DiskFull)\ndisk ［toall] full","to":["1111"]}}`, false},
+		{"no task when when does not match", "task: {to: 1111, when: {severity: [critical]}}\n", firing, 0, 1, `{"status":"firing"}`, false},
+		{"resolve forgets the tasks", "task: {to: 1111}\n", resolved, 0, 1, `{"status":"resolved","on_resolve":"post","tasks":true}`, true},
+		{"resolve marks them done", "on_resolve: edit\ntask: {to: 1111, done_on_resolve: true}\n", resolved, 0, 1,
+			`{"status":"resolved","on_resolve":"edit","tasks":true,"done_on_resolve":true}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, solo := follows(tt.body).Follow(tt.d, tt.part, tt.parts, now)
+			if got != tt.want || solo != tt.solo {
+				t.Errorf("Follow = %s, %v\nwant     %s, %v", got, solo, tt.want, tt.solo)
+			}
+		})
 	}
 }

@@ -162,9 +162,6 @@ func (Kind) Target(n confyaml.Node) (senders.Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.followable(n); err != nil {
-		return nil, err
-	}
 	return t, nil
 }
 
@@ -196,21 +193,6 @@ func decodeTarget(n confyaml.Node) (target, error) {
 		return target{}, err
 	}
 	return t, nil
-}
-
-// followable refuses what the dispatcher does not yet carry out: the
-// options decode and check, and the API calls exist (EditMessage,
-// UpdateTaskStatus, AddTask, Me), but nothing remembers which message
-// carried a group yet, so a target that asked for an edit would silently
-// get a second post.
-func (t target) followable(n confyaml.Node) error {
-	if t.onResolve != "" && t.onResolve != ResolvePost {
-		return n.At("on_resolve").Errorf("on_resolve: %s is not available in this version of relay; remove it (every notification is posted)", t.onResolve)
-	}
-	if t.task != nil {
-		return n.At("task").Errorf("task: is not available in this version of relay; remove it")
-	}
-	return nil
 }
 
 // Direct implements senders.Kind: /v1/{source}/chatwork/{room}.
