@@ -34,7 +34,7 @@ fuzz:
 		done; \
 	done
 
-## bench: end-to-end and package benchmarks with profiles, about 5 minutes;
+## bench: end-to-end and package benchmarks with profiles, about 8 minutes;
 ## not part of CI (results in bench/out, see docs/benchmarks.md)
 bench:
 	GO=$(GO) ./bench/run.sh

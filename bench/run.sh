@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/run.sh is `make bench`: relay's benchmarks in one run, about five
+# bench/run.sh is `make bench`: relay's benchmarks in one run, about eight
 # minutes on a 2-core machine. It needs only Go and Linux (/proc): the
 # load generator, the baseline server and the fake Chatwork are Go
 # programs in this directory, so nothing is installed.

@@ -21,7 +21,7 @@ type failoverResult struct {
 	Delivered int           // distinct alerts in the room
 	Elapsed   time.Duration // from the kill until the last alert was in the room
 	Posts     int
-	Dropped   int // requests the fake dropped because their client went away
+	Dropped   int // requests the fake dropped because their client went away (posts, GET /me)
 	Repeated  int // alerts posted more than once (at-least-once)
 	Got429    int
 	MaxIn10s  int

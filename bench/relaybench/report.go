@@ -55,7 +55,7 @@ func printSteady(w io.Writer, r steadyResult) {
 func printFailover(w io.Writer, rows []failoverResult) {
 	fmt.Fprintln(w, "### Failover: two replicas on PostgreSQL, the one posting killed (SIGKILL)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| alerts | upstream per post | post in flight at the kill | all in the room after the kill | posts | dropped by the kill | posted twice | 429s | most posts in 10 s | delivered |")
+	fmt.Fprintln(w, "| alerts | upstream per request | post in flight at the kill | all in the room after the kill | posts | requests dropped by the kill | alerts posted twice | 429s | most posts in 10 s | delivered |")
 	fmt.Fprintln(w, "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		done := secs(r.Elapsed)
