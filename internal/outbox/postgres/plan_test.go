@@ -125,6 +125,8 @@ func TestLaneQueriesSeek(t *testing.T) {
 		{"count of the short lane up to 11", sqlLaneCountUpTo, "(text, bigint)", "('chatwork/room/2', 11)", "messages_lane_id"},
 		{"first of the long lane", sqlLaneFirst, "(text, bigint)", "('chatwork/room/1', 20)", "messages_lane_id"},
 		{"first of the short lane", sqlLaneFirst, "(text, bigint)", "('chatwork/room/2', 1000)", "messages_lane_id"},
+		{"newest of the long lane", sqlLaneNewest, "(text)", "('chatwork/room/1')", "messages_lane_id"},
+		{"newest of the short lane", sqlLaneNewest, "(text)", "('chatwork/room/2')", "messages_lane_id"},
 	}
 	for _, c := range cases {
 		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {

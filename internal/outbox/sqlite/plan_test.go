@@ -25,6 +25,8 @@ func TestLaneQueriesSeek(t *testing.T) {
 		{"lease held", sqlLeaseHeld, []any{"chatwork/1", 0}, "INDEX messages_lane_claimed (lane=? AND claimed_until>?)"},
 		{"lane head", sqlLaneHead, []any{"chatwork/1"}, "INDEX messages_lane_id (lane=?)"},
 		{"lane count up to", sqlLaneCountUpTo, []any{"chatwork/1", 11}, "SEARCH messages USING COVERING INDEX messages_lane_"},
+		{"lane newest", sqlLaneNewest, []any{"chatwork/1"}, "INDEX messages_lane_id (lane=?)"},
+		{"lane count", sqlLaneCount, []any{"chatwork/1"}, "SEARCH messages USING COVERING INDEX messages_lane_"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
