@@ -36,6 +36,7 @@ var relayMetrics = map[string]string{
 	"relay_upstream_rate_limited_total":       "counter",
 	"relay_template_fallbacks_total":          "counter",
 	"relay_coalesced_messages":                "histogram",
+	"relay_storm_posts_total":                 "counter",
 	"relay_upstream_operations_total":         "counter",
 	"relay_config_last_reload_successful":     "gauge",
 	"relay_build_info":                        "gauge",

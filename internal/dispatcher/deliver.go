@@ -94,6 +94,9 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, sender Sender, f Foll
 	d.metrics.upstreamDuration.WithLabelValues(l.sender).Observe(took.Seconds())
 	if op.Kind == delivery.OpPost {
 		d.metrics.coalesced.WithLabelValues(l.sender).Observe(float64(len(live)))
+		if c.Storm && err == nil {
+			d.metrics.stormPosts.WithLabelValues(l.sender).Inc()
+		}
 	}
 	if err != nil {
 		return d.settleFailure(ctx, l, p, f, op, live, states, delivery.Classify(err), took)

@@ -20,6 +20,7 @@ type metrics struct {
 	limiterWait      *prometheus.HistogramVec
 	rateLimited      *prometheus.CounterVec
 	coalesced        *prometheus.HistogramVec
+	stormPosts       *prometheus.CounterVec
 	storeRetries     *prometheus.CounterVec
 	held             *prometheus.CounterVec
 
@@ -68,7 +69,11 @@ func newMetrics(reg prometheus.Registerer, queue prometheus.Collector) (*metrics
 		coalesced: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "relay_coalesced_messages",
 			Help:    "Messages per upstream post.",
-			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500},
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000},
+		}, sender),
+		stormPosts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_storm_posts_total",
+			Help: "Posts delivered in storm form: the messages' one-line forms under a heading that sums up the storm.",
 		}, sender),
 		storeRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relay_settle_store_errors_total",
@@ -85,7 +90,7 @@ func newMetrics(reg prometheus.Registerer, queue prometheus.Collector) (*metrics
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.sent, m.posts, m.ops, m.retried, m.deadLettered,
-		m.upstreamDuration, m.limiterWait, m.rateLimited, m.coalesced, m.storeRetries, m.held, queue} {
+		m.upstreamDuration, m.limiterWait, m.rateLimited, m.coalesced, m.stormPosts, m.storeRetries, m.held, queue} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -123,6 +128,7 @@ func (m *metrics) initSender(sender string) {
 	m.upstreamDuration.WithLabelValues(sender)
 	m.limiterWait.WithLabelValues(sender)
 	m.coalesced.WithLabelValues(sender)
+	m.stormPosts.WithLabelValues(sender)
 	m.storeRetries.WithLabelValues(sender)
 }
 

@@ -77,14 +77,14 @@ func (r *rig) feed(tb testing.TB, room string, arrivals []arrival) (pending func
 // Chatwork's real pacing on the fake clock until every alert is
 // delivered, and returns the posts, their times since the start, and
 // per alert when it arrived and when it was in the room.
-func runSchedule(t *testing.T, arrivals []arrival) (posts []chatworktest.Post, arrived, delivered map[int]time.Duration) {
+func runSchedule(t *testing.T, arrivals []arrival) (posts []chatworktest.Post, arrived, delivered map[int]time.Duration, storms float64) {
 	t.Helper()
 	const room = "77"
 	r := newRig(t, chatworktest.Options{}, newFakeClock())
 	start := r.clock.Now()
 	p := chatworkPolicy()
 	p.Headed = chatwork.Kind{}.Notation().Headed
-	_, stop := r.run(t, p, dispatcher.Options{PollInterval: time.Minute})
+	reg, stop := r.run(t, p, dispatcher.Options{PollInterval: time.Minute})
 	pending := r.feed(t, room, arrivals)
 	// Idle: the supervisor waits on its poll, the feeder on its next
 	// arrival, and a lane with work on its wait.
@@ -126,13 +126,13 @@ func runSchedule(t *testing.T, arrivals []arrival) (posts []chatworktest.Post, a
 	if n := r.fake.MaxInWindow(room, 10*time.Second); n > 10 {
 		t.Errorf("got %d posts in one 10 s window, want at most 10", n)
 	}
-	return posts, arrived, delivered
+	return posts, arrived, delivered, total(t, reg, "relay_storm_posts_total")
 }
 
 func TestScheduleOfABurst(t *testing.T) {
 	t.Parallel()
 	// 1,000 alerts in 0.3 s: 1,000 full messages would need 13 posts.
-	posts, _, delivered := runSchedule(t, every(0, 3*time.Millisecond, 100, 10, 0))
+	posts, _, delivered, storms := runSchedule(t, every(0, 3*time.Millisecond, 100, 10, 0))
 	if delivered[0] != 0 {
 		t.Errorf("the first alert, to an idle room, was in the room after %v, want at once", delivered[0])
 	}
@@ -149,12 +149,18 @@ func TestScheduleOfABurst(t *testing.T) {
 	if !strings.Contains(posts[1].Body, "[info][title]Alert storm: ") {
 		t.Errorf("the second post is not a storm post: %.120q", posts[1].Body)
 	}
+	if storms != 1 {
+		t.Errorf("relay_storm_posts_total = %v, want 1", storms)
+	}
 }
 
 func TestScheduleOfATrickle(t *testing.T) {
 	t.Parallel()
 	// One alert every 2 s: every one goes the moment it arrives.
-	_, arrived, delivered := runSchedule(t, every(0, 2*time.Second, 12, 1, 0))
+	_, arrived, delivered, storms := runSchedule(t, every(0, 2*time.Second, 12, 1, 0))
+	if storms != 0 {
+		t.Errorf("relay_storm_posts_total = %v for a trickle, want 0", storms)
+	}
 	for i, at := range arrived {
 		if delivered[i] != at {
 			t.Errorf("alert %d arrived at %v and was in the room at %v, want at once", i, at, delivered[i])
@@ -169,7 +175,7 @@ func TestScheduleOfAMix(t *testing.T) {
 	arrivals := every(0, 3*time.Second, 3, 1, 0)                                          // 0 s, 3 s, 6 s
 	arrivals = append(arrivals, every(7*time.Second, 4*time.Millisecond, 100, 15, 10)...) // 7 s to 7.4 s
 	arrivals = append(arrivals, every(25*time.Second, 3*time.Second, 3, 1, 5000)...)      // 25 s, 28 s, 31 s
-	_, arrived, delivered := runSchedule(t, arrivals)
+	_, arrived, delivered, _ := runSchedule(t, arrivals)
 	for _, i := range []int{0, 1, 2, 5000, 5001, 5002} {
 		if delivered[i] != arrived[i] {
 			t.Errorf("trickle alert %d arrived at %v and was in the room at %v, want at once", i, arrived[i], delivered[i])
