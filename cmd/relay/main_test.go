@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -90,5 +91,19 @@ func TestSetGCPercent(t *testing.T) {
 	// is left alone.
 	if got := setGCPercent(func(k string) string { return map[string]string{"GOGC": "100"}[k] }); got != 100 {
 		t.Errorf("with GOGC=100: %d, want 100 left alone", got)
+	}
+}
+
+func TestRenderLine(t *testing.T) {
+	payload, err := os.ReadFile("../../testdata/payloads/alertmanager/firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"render", "--source", "alertmanager", "--line"}, func(string) string { return "" },
+		bytes.NewReader(payload), &stdout, &stderr)
+	want := "[FIRING:1] HighErrorRate (critical) service=checkout: High 5xx error rate on checkout-api\n"
+	if code != 0 || stdout.String() != want {
+		t.Errorf("render --line: exit %d, stdout %q (stderr %q); want 0, %q", code, stdout.String(), stderr.String(), want)
 	}
 }

@@ -74,6 +74,7 @@ func render(args []string, getenv func(string) string, stdin io.Reader, stdout i
 	name := fs.String("template", "", "custom template name (default: the built-in one)")
 	paths := fs.String("templates", getenv("RELAY_TEMPLATES"), "custom template directories, files or globs, separated by commas")
 	raw := fs.Bool("raw", false, "print exactly what the template wrote: no trimming, no newline added")
+	line := fs.Bool("line", false, "print the one-line form a storm post carries (the template's .line, or the built-in line)")
 	ctype := fs.String("content-type", "", "payload content type (default application/json; text/plain for non-JSON generic input)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -106,6 +107,14 @@ func render(args []string, getenv func(string) string, stdin io.Reader, stdout i
 	}
 	tmpl, err := templates.New(builtinTemplates(kinds), list...)
 	if err != nil {
+		return err
+	}
+	if *line {
+		msg, err := tmpl.RenderLine(k.Notation(), *name, d)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, msg)
 		return err
 	}
 	if *raw {
