@@ -42,6 +42,19 @@ func (c *FakeClock) NewBackgroundTimer(d time.Duration) Timer {
 	return t
 }
 
+// Background returns how many background timers wait to fire.
+func (c *FakeClock) Background() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.armed {
+		if t.background {
+			n++
+		}
+	}
+	return n
+}
+
 // Armed returns how many timers wait to fire, background ones aside.
 func (c *FakeClock) Armed() int {
 	c.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,9 @@ func TestAPostInFlightKeepsItsLeasePastTheLease(t *testing.T) {
 	clock := onFakeClock(&opts, store, sender)
 	store.add(room("1"), clock.Now(), "a")
 	start(t, store, senders(sender, Policy{Scope: "chatwork"}), opts, nil)
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the stop start registered: a failed test still stops
 	eventually(t, "the post in flight", func() bool { return len(sender.sent()) == 1 })
 
 	renews := func() int {
@@ -34,6 +38,8 @@ func TestAPostInFlightKeepsItsLeasePastTheLease(t *testing.T) {
 	// Every Lease/3 the lease is renewed: after five times the lease,
 	// another worker still finds the lane held.
 	for i := 1; i <= 15; i++ {
+		// Advance only once the renewal timer is armed again.
+		eventually(t, "the renewal timer", func() bool { return clock.Background() == 1 })
 		clock.Advance(2 * time.Second)
 		eventually(t, "a renewal", func() bool { return renews() >= i })
 	}
@@ -41,7 +47,7 @@ func TestAPostInFlightKeepsItsLeasePastTheLease(t *testing.T) {
 	if err != nil || len(c.Messages) != 0 {
 		t.Fatalf("another worker claimed %d messages (%v) from a lane whose post is in flight", len(c.Messages), err)
 	}
-	close(release)
+	unblock()
 	eventually(t, "the ack", func() bool { left, _ := store.left(); return len(left) == 0 })
 	if n := len(sender.sent()); n != 1 {
 		t.Errorf("got %d posts, want 1", n)
