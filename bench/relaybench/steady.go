@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/relayhq/relay/internal/senders/chatwork/chatworktest"
 )
 
 // steadyResult is what a steady run measured: single alerts to one room,
@@ -28,12 +26,7 @@ func runSteady(ctx context.Context, relayBin, dir string, n int, every time.Dura
 	res := steadyResult{Alerts: n, Every: every}
 	tb := &harnessTB{}
 	defer tb.close()
-	fake := chatworktest.NewServer(tb, chatworktest.Options{Tokens: []string{benchToken}})
-	relay, err := startRelay(relayBin, map[string]string{
-		"RELAY_STORE":            "sqlite://" + dir + "/relay.db",
-		"RELAY_CHATWORK_TOKEN":   benchToken,
-		"RELAY_CHATWORK_API_URL": fake.URL(),
-	})
+	fake, relay, err := startWithFake(tb, relayBin, dir)
 	if err != nil {
 		return res, err
 	}

@@ -38,12 +38,7 @@ const benchToken = "bench-token-0123456789abcdef"
 func runStorm(ctx context.Context, relayBin, dir string, n, clients int, timeout time.Duration) (stormResult, error) {
 	tb := &harnessTB{}
 	defer tb.close()
-	fake := chatworktest.NewServer(tb, chatworktest.Options{Tokens: []string{benchToken}})
-	relay, err := startRelay(relayBin, map[string]string{
-		"RELAY_STORE":            "sqlite://" + dir + "/relay.db",
-		"RELAY_CHATWORK_TOKEN":   benchToken,
-		"RELAY_CHATWORK_API_URL": fake.URL(),
-	})
+	fake, relay, err := startWithFake(tb, relayBin, dir)
 	if err != nil {
 		return stormResult{}, err
 	}
@@ -98,4 +93,16 @@ func runStorm(ctx context.Context, relayBin, dir string, n, clients int, timeout
 		res.Elapsed = time.Since(begin)
 	}
 	return res, nil
+}
+
+// startWithFake starts the strict fake Chatwork (real limits) and a fresh
+// relay with its SQLite outbox in dir, pointed at it.
+func startWithFake(tb *harnessTB, relayBin, dir string) (*chatworktest.Server, *process, error) {
+	fake := chatworktest.NewServer(tb, chatworktest.Options{Tokens: []string{benchToken}})
+	relay, err := startRelay(relayBin, map[string]string{
+		"RELAY_STORE":            "sqlite://" + dir + "/relay.db",
+		"RELAY_CHATWORK_TOKEN":   benchToken,
+		"RELAY_CHATWORK_API_URL": fake.URL(),
+	})
+	return fake, relay, err
 }
