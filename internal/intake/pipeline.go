@@ -30,10 +30,12 @@ type Store interface {
 // Renderer renders a message in a sender kind's notation, split to fit
 // maxLen.
 type Renderer interface {
-	RenderParts(n templates.Notation, name string, d *alert.Data, maxLen int) ([]string, error)
-	// RenderLine renders the message's one-line form (see
+	// RenderPreparedParts renders the message (see
+	// templates.Templates.RenderParts) from data templates.Prepare made.
+	RenderPreparedParts(p *templates.Prepared, name string, maxLen int) ([]string, error)
+	// RenderPreparedLine renders the message's one-line form (see
 	// templates.Templates.RenderLine).
-	RenderLine(n templates.Notation, name string, d *alert.Data) (string, error)
+	RenderPreparedLine(p *templates.Prepared, name string) (string, error)
 	// Has reports whether a template of that name was loaded.
 	Has(name string) bool
 }
@@ -211,7 +213,9 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 		maxLen = max(s.MaxChars-delivery.Len(prefix), 1)
 	}
 	name := t.Template
-	parts, err := snap.Templates.RenderParts(notation, name, sd, maxLen)
+	// The message and its line are rendered from one prepared copy.
+	prepared := templates.Prepare(notation, sd)
+	parts, err := snap.Templates.RenderPreparedParts(prepared, name, maxLen)
 	fellBack, why := false, ""
 	if err != nil && name != "" {
 		p.logger.Warn("template failed; falling back to the built-in default",
@@ -219,7 +223,7 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 		p.metrics.fallbacks.WithLabelValues(name).Inc()
 		fellBack, why = true, err.Error()
 		name = ""
-		parts, err = snap.Templates.RenderParts(notation, "", sd, maxLen)
+		parts, err = snap.Templates.RenderPreparedParts(prepared, "", maxLen)
 	}
 	if err != nil {
 		// The built-in template failed too: a bug, but the alert is not
@@ -233,7 +237,7 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 		}
 		parts = []string{notation.Final(summary, true)}
 	}
-	line := p.renderLine(snap, notation, name, sd)
+	line := p.renderLine(snap, notation, prepared, name, sd)
 	tally := tallyOf(notation, sd)
 	// RenderParts and RenderLine made their text final at the output
 	// boundary (a kind disarms the mentions a template joined): only the
@@ -253,17 +257,18 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 	return out, nil
 }
 
-// renderLine renders the one-line form of sd for the template name: its
-// .line template, or the built-in one of the notation; a line that fails
-// is replaced like a message that fails (counted, logged), by the built-in
-// line, then by the first line of the bare summary.
-func (p *Pipeline) renderLine(snap *Snapshot, n templates.Notation, name string, sd *alert.Data) string {
-	line, err := snap.Templates.RenderLine(n, name, sd)
+// renderLine renders the one-line form of sd, prepared for notation n,
+// for the template name: its .line template, or the built-in one of the
+// notation; a line that fails is replaced like a message that fails
+// (counted, logged), by the built-in line, then by the first line of the
+// bare summary.
+func (p *Pipeline) renderLine(snap *Snapshot, n templates.Notation, prepared *templates.Prepared, name string, sd *alert.Data) string {
+	line, err := snap.Templates.RenderPreparedLine(prepared, name)
 	if err != nil && name != "" {
 		p.logger.Warn("line template failed; falling back to the built-in line",
 			zap.String("template", name+templates.LineSuffix), zap.Error(err))
 		p.metrics.fallbacks.WithLabelValues(name).Inc()
-		line, err = snap.Templates.RenderLine(n, "", sd)
+		line, err = snap.Templates.RenderPreparedLine(prepared, "")
 	}
 	if err != nil {
 		p.logger.Error("built-in line template failed; using the bare summary", zap.Error(err))

@@ -24,6 +24,12 @@ const MaxLineLen = 500
 // final as Notation.Finish says; it is never wrapped (Notation.Wrap), since
 // a line is only ever sent as part of a storm post.
 func (t *Templates) RenderLine(n Notation, name string, d *alert.Data) (string, error) {
+	return t.RenderPreparedLine(Prepare(n, d), name)
+}
+
+// RenderPreparedLine is RenderLine on data Prepare made.
+func (t *Templates) RenderPreparedLine(p *Prepared, name string) (string, error) {
+	n, d := p.n, p.d
 	lineName := name + LineSuffix
 	tmpl := t.custom.Lookup(lineName)
 	if name == "" || tmpl == nil || tmpl.Tree == nil {
@@ -33,7 +39,7 @@ func (t *Templates) RenderLine(n Notation, name string, d *alert.Data) (string, 
 		}
 		name = ""
 	}
-	s, err := t.execute(tmpl, name, prepare(n, d))
+	s, err := t.execute(tmpl, name, d)
 	if err != nil {
 		return "", err
 	}

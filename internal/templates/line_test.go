@@ -94,3 +94,41 @@ func TestHeaded(t *testing.T) {
 		t.Errorf("plain Headed = %q, want %q", got, want)
 	}
 }
+
+// TestRenderFromOnePrepared renders a message and its line from one
+// Prepared, as intake does, and checks both equal what rendering each from
+// the alert data gives, and that the caller's data is left as it was.
+func TestRenderFromOnePrepared(t *testing.T) {
+	t.Parallel()
+	tm := mustNew(t, nil)
+	for _, kind := range []string{alert.KindAlertmanager, alert.KindGrafanaUnified, alert.KindJSON, alert.KindText} {
+		for _, k := range allKinds {
+			d := sample(kind)
+			d.CommonLabels = alert.KV{"alertname": "[toall] x"}
+			n := k.Notation()
+			wantParts, err := tm.RenderParts(n, "", d, 120)
+			if err != nil {
+				t.Fatalf("%s: RenderParts: %v", kind, err)
+			}
+			wantLine, err := tm.RenderLine(n, "", d)
+			if err != nil {
+				t.Fatalf("%s: RenderLine: %v", kind, err)
+			}
+			p := templates.Prepare(n, d)
+			parts, err := tm.RenderPreparedParts(p, "", 120)
+			if err != nil {
+				t.Fatalf("%s: RenderPreparedParts: %v", kind, err)
+			}
+			line, err := tm.RenderPreparedLine(p, "")
+			if err != nil {
+				t.Fatalf("%s: RenderPreparedLine: %v", kind, err)
+			}
+			if strings.Join(parts, "\x00") != strings.Join(wantParts, "\x00") || line != wantLine {
+				t.Errorf("%s: from one Prepared: %q, %q; want %q, %q", kind, parts, line, wantParts, wantLine)
+			}
+			if d.CommonLabels["alertname"] != "[toall] x" {
+				t.Errorf("%s: Prepare changed the caller's data: %q", kind, d.CommonLabels["alertname"])
+			}
+		}
+	}
+}

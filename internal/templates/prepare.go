@@ -6,6 +6,22 @@ import (
 	"github.com/relayhq/relay/internal/alert"
 )
 
+// Prepared is alert data made ready for the templates of one notation:
+// what prepare returns, with the notation it was made for. Rendering a
+// message and its one-line form from one Prepared copies and neutralises
+// the data once. A template that changes a map of the data (sprig's set
+// and unset on .Payload) changes it for every later render from the same
+// Prepared; the caller's Data is never touched.
+type Prepared struct {
+	n Notation
+	d *alert.Data
+}
+
+// Prepare makes d ready for the templates of notation n.
+func Prepare(n Notation, d *alert.Data) *Prepared {
+	return &Prepared{n: n, d: prepare(n, d)}
+}
+
 // prepare returns the data a template sees: a private deep copy of d, so
 // that a template function that changes a map (sprig's set and unset on
 // .Payload) never touches the caller's Data, with every string neutralised

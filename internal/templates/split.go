@@ -18,16 +18,22 @@ import (
 // the start, counted in maxLen. Nothing is ever cut; one part has no number.
 // A maxLen of zero or less means no limit. Every part is then made Final.
 func (t *Templates) RenderParts(n Notation, name string, d *alert.Data, maxLen int) ([]string, error) {
-	parts, err := t.renderParts(n, name, d, maxLen)
+	return t.RenderPreparedParts(Prepare(n, d), name, maxLen)
+}
+
+// RenderPreparedParts is RenderParts on data Prepare made.
+func (t *Templates) RenderPreparedParts(p *Prepared, name string, maxLen int) ([]string, error) {
+	parts, err := t.renderParts(p.n, name, p.d, maxLen)
 	if err != nil {
 		return nil, err
 	}
 	for i := range parts {
-		parts[i] = n.Final(parts[i], name == "")
+		parts[i] = p.n.Final(parts[i], name == "")
 	}
 	return parts, nil
 }
 
+// renderParts renders and splits d, which prepare has made.
 func (t *Templates) renderParts(n Notation, name string, d *alert.Data, maxLen int) ([]string, error) {
 	tmpl, err := t.lookup(n, name, d)
 	if err != nil {
@@ -40,7 +46,6 @@ func (t *Templates) renderParts(n Notation, name string, d *alert.Data, maxLen i
 		}
 		return trimmed(s, name)
 	}
-	d = prepare(n, d)
 	whole, err := render(d)
 	if err != nil {
 		return nil, err

@@ -93,7 +93,7 @@ func TestDedupKeyClaimedAgainAfterSweep(t *testing.T) {
 	again := f.stored("k")
 	f.duplicate("k", again)
 	var rows int
-	if err := f.s.db.QueryRow(`SELECT COUNT(*) FROM dedup WHERE key = 'k'`).Scan(&rows); err != nil || rows != 1 {
+	if err := f.s.db.QueryRow(`SELECT COUNT(*) FROM dedup WHERE key = ?`, dedupKey("k")).Scan(&rows); err != nil || rows != 1 {
 		t.Errorf("%d rows of k, %v; want 1", rows, err)
 	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -234,8 +235,9 @@ func (s *Store) writeBatch(ctx context.Context, g *groupState, b outbox.Batch) (
 // (also one written earlier in this group). A key an expired batch held is
 // taken over.
 func (s *Store) claimDedupKey(ctx context.Context, g *groupState, b outbox.Batch) (string, error) {
+	key := dedupKey(b.DedupKey)
 	res, err := g.st.claimDedup.ExecContext(ctx,
-		b.DedupKey, b.NotificationID, g.now.Add(s.opts.DedupTTL).UnixMilli(), g.now.UnixMilli())
+		key, b.NotificationID, g.now.Add(s.opts.DedupTTL).UnixMilli(), g.now.UnixMilli())
 	if err != nil {
 		return "", fmt.Errorf("remember dedup key: %w", err)
 	}
@@ -247,8 +249,16 @@ func (s *Store) claimDedupKey(ctx context.Context, g *groupState, b outbox.Batch
 		return "", nil
 	}
 	var first string
-	if err := g.st.dedupHolder.QueryRowContext(ctx, b.DedupKey).Scan(&first); err != nil {
+	if err := g.st.dedupHolder.QueryRowContext(ctx, key).Scan(&first); err != nil {
 		return "", fmt.Errorf("look up dedup key: %w", err)
 	}
 	return first, nil
+}
+
+// dedupKey is how the dedup table stores a DedupKey: the first 16 bytes of
+// its SHA-256 (see schema.sql). Two different keys share it with a
+// probability of about 2^-128 per pair.
+func dedupKey(k string) []byte {
+	sum := sha256.Sum256([]byte(k))
+	return sum[:16]
 }
