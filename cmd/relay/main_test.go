@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -75,6 +76,21 @@ func TestDefaultAdminURL(t *testing.T) {
 		if got := defaultAdminURL(in); got != want {
 			t.Errorf("defaultAdminURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestSetGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	if got := setGCPercent(func(string) string { return "" }); got != defaultGCPercent {
+		t.Errorf("without GOGC: %d, want %d", got, defaultGCPercent)
+	}
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("the runtime runs at %d, want %d", got, defaultGCPercent)
+	}
+	// With GOGC set the runtime's own value (here 100, as set above)
+	// is left alone.
+	if got := setGCPercent(func(k string) string { return map[string]string{"GOGC": "100"}[k] }); got != 100 {
+		t.Errorf("with GOGC=100: %d, want 100 left alone", got)
 	}
 }
 
