@@ -53,10 +53,11 @@ func BenchmarkWebhook(b *testing.B) {
 	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
 		zapcore.AddSync(io.Discard), zap.InfoLevel))
 	h, err := NewRouter(Deps{
-		Pipeline:   benchPipeline{},
-		Logger:     logger,
-		Registerer: prometheus.NewRegistry(),
-		Now:        func() time.Time { return testNow },
+		Pipeline:    benchPipeline{},
+		Logger:      logger,
+		Registerer:  prometheus.NewRegistry(),
+		Now:         func() time.Time { return testNow },
+		DirectKinds: testKinds.Direct(),
 	})
 	if err != nil {
 		b.Fatal(err)
