@@ -237,9 +237,9 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 		}
 		parts = []string{notation.Final(summary, true)}
 	}
-	line := p.renderLine(snap, notation, prepared, name, sd)
+	line := p.renderLine(snap, prepared, name, sd)
 	tally := tallyOf(notation, sd)
-	// RenderParts and RenderLine made their text final at the output
+	// RenderPreparedParts and RenderPreparedLine made their text final at the output
 	// boundary (a kind disarms the mentions a template joined): only the
 	// target's own mentions, the prefix, may notify anyone; a storm post
 	// carries none.
@@ -257,12 +257,12 @@ func (p *Pipeline) renderTarget(snap *Snapshot, t *config.Target, d *alert.Data)
 	return out, nil
 }
 
-// renderLine renders the one-line form of sd, prepared for notation n,
-// for the template name: its .line template, or the built-in one of the
+// renderLine renders the one-line form of sd (prepared from it) for the
+// template name: its .line template, or the built-in one of the
 // notation; a line that fails is replaced like a message that fails
 // (counted, logged), by the built-in line, then by the first line of the
 // bare summary.
-func (p *Pipeline) renderLine(snap *Snapshot, n templates.Notation, prepared *templates.Prepared, name string, sd *alert.Data) string {
+func (p *Pipeline) renderLine(snap *Snapshot, prepared *templates.Prepared, name string, sd *alert.Data) string {
 	line, err := snap.Templates.RenderPreparedLine(prepared, name)
 	if err != nil && name != "" {
 		p.logger.Warn("line template failed; falling back to the built-in line",
@@ -274,7 +274,7 @@ func (p *Pipeline) renderLine(snap *Snapshot, n templates.Notation, prepared *te
 		p.logger.Error("built-in line template failed; using the bare summary", zap.Error(err))
 		p.metrics.fallbacks.WithLabelValues("default").Inc()
 		first, _, _ := strings.Cut(bare(sd), "\n")
-		line = n.Final(first, false)
+		line = prepared.Notation().Final(first, false)
 	}
 	return line
 }

@@ -22,6 +22,9 @@ func Prepare(n Notation, d *alert.Data) *Prepared {
 	return &Prepared{n: n, d: prepare(n, d)}
 }
 
+// Notation is the notation p was prepared for.
+func (p *Prepared) Notation() Notation { return p.n }
+
 // prepare returns the data a template sees: a private deep copy of d, so
 // that a template function that changes a map (sprig's set and unset on
 // .Payload) never touches the caller's Data, with every string neutralised

@@ -1,9 +1,10 @@
 -- relay outbox schema, version 1.
 --
 -- The same tables serve the SQLite store and the PostgreSQL store; only the
--- dialect (and the form of the dedup key, see dedup) differs (PostgreSQL: BIGINT GENERATED ALWAYS AS IDENTITY for the
+-- dialect differs (PostgreSQL: BIGINT GENERATED ALWAYS AS IDENTITY for the
 -- AUTOINCREMENT ids, BIGINT for the INTEGER times, TEXT stays TEXT, and the
--- JSON column may be JSONB). Every time is Unix milliseconds (UTC).
+-- JSON column may be JSONB), and so does the form of the dedup key (see
+-- dedup). Every time is Unix milliseconds (UTC).
 --
 -- messages: the queue. One row per rendered message for one destination.
 --   id             FIFO order; AUTOINCREMENT so an id is never reused, even
