@@ -1,11 +1,12 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
-	"github.com/relayhq/relay/internal/outbox"
+	"github.com/relayhq/relay/internal/outbox/storetest"
 	"github.com/relayhq/relay/internal/testenv"
 )
 
@@ -85,30 +86,10 @@ func TestEnqueueAfterCloseFails(t *testing.T) {
 func TestSweepForgetsOldFollowStates(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-	s := replicas(t, 1, Options{Now: clock.Now, FollowMemory: 48 * time.Hour})[0]
-	write := func(g string) {
-		t.Helper()
-		if err := s.Progress(t.Context(), outbox.Progress{States: []outbox.GroupState{{Lane: "cw/room/1", Group: g, State: "x"}}}); err != nil {
-			t.Fatalf("Progress: %v", err)
-		}
-	}
-	states := func() int {
-		st, err := s.GroupStates(t.Context(), "cw/room/1", []string{"g", "h"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(st)
-	}
-	write("g")
-	write("h")
-	clock.Advance(24 * time.Hour)
-	write("h")
-	clock.Advance(24*time.Hour - time.Millisecond)
-	if _, err := s.sweep(t.Context()); err != nil || states() != 2 {
-		t.Fatalf("sweep within FollowMemory: %v, %d states, want 2", err, states())
-	}
-	clock.Advance(time.Millisecond)
-	if _, err := s.sweep(t.Context()); err != nil || states() != 1 {
-		t.Fatalf("sweep after FollowMemory of g: %v, %d states, want 1 (h, written later)", err, states())
-	}
+	const memory = 48 * time.Hour
+	s := replicas(t, 1, Options{Now: clock.Now, FollowMemory: memory})[0]
+	storetest.FollowStatesSwept(t, s, memory, clock.Advance, func(ctx context.Context) error {
+		_, err := s.sweep(ctx)
+		return err
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/relayhq/relay/internal/outbox"
+	"github.com/relayhq/relay/internal/outbox/storetest"
 )
 
 // TestDeletedFileBreaksTheStore: an outbox whose file is deleted while
@@ -264,30 +265,10 @@ func TestSweepForgetsOldGroupPosts(t *testing.T) {
 func TestSweepForgetsOldFollowStates(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := open(t, filepath.Join(t.TempDir(), "outbox.db"), Options{Now: func() time.Time { return now }, FollowMemory: 48 * time.Hour})
-	write := func(g string) {
-		t.Helper()
-		if err := s.Progress(t.Context(), outbox.Progress{States: []outbox.GroupState{{Lane: "cw/room/1", Group: g, State: "x"}}}); err != nil {
-			t.Fatalf("Progress: %v", err)
-		}
-	}
-	states := func() int {
-		st, err := s.GroupStates(t.Context(), "cw/room/1", []string{"g", "h"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(st)
-	}
-	write("g")
-	write("h")
-	now = now.Add(24 * time.Hour)
-	write("h")
-	now = now.Add(24*time.Hour - time.Millisecond)
-	if _, err := s.sweep(t.Context()); err != nil || states() != 2 {
-		t.Fatalf("sweep within FollowMemory: %v, %d states, want 2", err, states())
-	}
-	now = now.Add(time.Millisecond)
-	if _, err := s.sweep(t.Context()); err != nil || states() != 1 {
-		t.Fatalf("sweep after FollowMemory of g: %v, %d states, want 1 (h, written later)", err, states())
-	}
+	const memory = 48 * time.Hour
+	s := open(t, filepath.Join(t.TempDir(), "outbox.db"), Options{Now: func() time.Time { return now }, FollowMemory: memory})
+	storetest.FollowStatesSwept(t, s, memory, func(d time.Duration) { now = now.Add(d) }, func(ctx context.Context) error {
+		_, err := s.sweep(ctx)
+		return err
+	})
 }
