@@ -16,16 +16,16 @@ import (
 // sweeps s once.
 func FollowStatesSwept(t *testing.T, s outbox.Store, followMemory time.Duration, advance func(time.Duration), sweep func(context.Context) error) {
 	t.Helper()
-	const lane = "cw/room/1"
+	l := lane("1")
 	write := func(g string) {
 		t.Helper()
-		if err := s.Progress(t.Context(), outbox.Progress{States: []outbox.GroupState{{Lane: lane, Group: g, State: "x"}}}); err != nil {
+		if err := s.Progress(t.Context(), outbox.Progress{States: []outbox.GroupState{{Lane: l, Group: g, State: "x"}}}); err != nil {
 			t.Fatalf("Progress: %v", err)
 		}
 	}
 	kept := func() int {
 		t.Helper()
-		st, err := s.GroupStates(t.Context(), lane, []string{"g", "h"})
+		st, err := s.GroupStates(t.Context(), l, []string{"g", "h"})
 		if err != nil {
 			t.Fatalf("GroupStates: %v", err)
 		}
