@@ -1,10 +1,8 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -97,23 +95,12 @@ func Load(path string, kinds Kinds, getenv func(string) string, readFile func(st
 // resolve relative paths. Every error is an *Error with the line and the
 // key path; unknown keys, duplicate keys and literal secrets are errors.
 func Parse(filename string, data []byte, kinds Kinds, getenv func(string) string, readFile func(string) ([]byte, error)) (*File, error) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, syntaxError(filename, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, &Error{File: filename, Line: extra.Line, Reason: "want one YAML document, found more"}
-	} else if !errors.Is(err, io.EOF) {
-		return nil, syntaxError(filename, err)
-	}
-	var root *yaml.Node
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
-		root = doc.Content[0]
+	root, err := confyaml.Load(filename, data)
+	if err != nil {
+		return nil, err
 	}
 	p := &parser{kinds: kinds, src: confyaml.Source{Getenv: getenv, ReadFile: readFile, Dir: filepath.Dir(filename)}}
-	return p.parseFile(confyaml.Root(filename, root))
+	return p.parseFile(root)
 }
 
 // parser holds what parsing needs besides the YAML.

@@ -58,8 +58,8 @@ type Node struct {
 	keyLine, line int
 }
 
-// Root returns the node of a document's top-level value.
-func Root(file string, y *yaml.Node) Node {
+// root returns the node of a document's top-level value.
+func root(file string, y *yaml.Node) Node {
 	n := Node{File: file, Y: resolve(y), line: 1}
 	if n.Y != nil {
 		n.line = n.Y.Line
@@ -237,8 +237,10 @@ func check(n Node, t reflect.Type) error {
 	case n.Y.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
 		return checkStruct(n, t, 0)
 	case n.Y.Kind == yaml.MappingNode && t.Kind() == reflect.Map:
-		for i := 0; i+1 < len(n.Y.Content); i += 2 {
-			if err := check(n.Key(n.Y.Content[i].Value), t.Elem()); err != nil {
+		content := flatten(n.Y, 0)
+		for i := 0; i+1 < len(content); i += 2 {
+			k := content[i]
+			if err := check(Node{File: n.File, Path: join(n.Path, k.Value), Y: resolve(content[i+1]), keyLine: k.Line}, t.Elem()); err != nil {
 				return err
 			}
 		}
@@ -296,7 +298,7 @@ func checkStruct(n Node, t reflect.Type, depth int) error {
 			}
 			return at.Errorf("unknown key (want one of %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 		}
-		if err := check(n.Key(k.Value), ft); err != nil {
+		if err := check(Node{File: n.File, Path: join(n.Path, k.Value), Y: val, keyLine: k.Line}, ft); err != nil {
 			return err
 		}
 	}

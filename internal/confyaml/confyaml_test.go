@@ -7,22 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/relayhq/relay/internal/confyaml"
 )
 
 // parse returns the top-level node of src as the file relay.yml.
 func parse(t *testing.T, src string) confyaml.Node {
 	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+	n, err := confyaml.Load("relay.yml", []byte(src))
+	if err != nil {
 		t.Fatalf("parse YAML: %v", err)
 	}
-	if len(doc.Content) == 0 {
-		return confyaml.Root("relay.yml", nil)
-	}
-	return confyaml.Root("relay.yml", doc.Content[0])
+	return n
 }
 
 // asError returns err as a *confyaml.Error, failing the test otherwise.

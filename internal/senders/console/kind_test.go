@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/relayhq/relay/internal/alert"
 	"github.com/relayhq/relay/internal/confyaml"
 	"github.com/relayhq/relay/internal/delivery"
@@ -20,11 +18,10 @@ import (
 // node returns the node at the keys path of src.
 func node(t *testing.T, src string, path ...string) confyaml.Node {
 	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+	n, err := confyaml.Load("relay.yml", []byte(src))
+	if err != nil {
 		t.Fatalf("parse YAML: %v", err)
 	}
-	n := confyaml.Root("relay.yml", doc.Content[0])
 	for _, p := range path {
 		n = n.Key(p)
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/relayhq/relay/internal/confyaml"
 	"github.com/relayhq/relay/internal/senders"
 )
@@ -21,11 +19,11 @@ const File = "relay.yml"
 // Root parses src as the routes file.
 func Root(t testing.TB, src string) confyaml.Node {
 	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+	n, err := confyaml.Load(File, []byte(src))
+	if err != nil {
 		t.Fatalf("parse YAML: %v", err)
 	}
-	return confyaml.Root(File, doc.Content[0])
+	return n
 }
 
 // Target returns the first target of route ops, naming sender, with the

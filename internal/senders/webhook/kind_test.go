@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/relayhq/relay/internal/confyaml"
 	"github.com/relayhq/relay/internal/secret"
 	"github.com/relayhq/relay/internal/senders"
@@ -46,11 +44,11 @@ func readTestFile(p string) ([]byte, error) {
 // does: the common keys off, the rest to the kind.
 func parseSender(t *testing.T, src string) (*senders.Config, error) {
 	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+	root, err := confyaml.Load("conf/relay.yml", []byte(src))
+	if err != nil {
 		t.Fatalf("bad test YAML: %v", err)
 	}
-	n := confyaml.Root("conf/relay.yml", doc.Content[0]).Key("senders").Key("hooks")
+	n := root.Key("senders").Key("hooks")
 	s := Kind{}.Defaults()
 	if sep := n.Key("separator"); !sep.IsNull() {
 		s.Separator = sep.Y.Value
@@ -233,12 +231,12 @@ func TestScopeSharedByURL(t *testing.T) {
 
 func TestTargets(t *testing.T) {
 	t.Parallel()
-	var doc yaml.Node
 	src := "targets:\n  - sender: hooks\n  - sender: hooks\n    room: \"42\"\n"
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+	root, err := confyaml.Load("relay.yml", []byte(src))
+	if err != nil {
 		t.Fatal(err)
 	}
-	ts := confyaml.Root("relay.yml", doc.Content[0]).Key("targets")
+	ts := root.Key("targets")
 	tg, err := Kind{}.Target(ts.Index(0).Without("sender", "template", "matchers"))
 	if err != nil {
 		t.Fatalf("plain target: %v", err)
