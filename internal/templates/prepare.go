@@ -60,16 +60,9 @@ func copyInto(dst, src reflect.Value, f func(string) string) {
 		m := reflect.MakeMapWithSize(src.Type(), src.Len())
 		k := reflect.New(src.Type().Key()).Elem()
 		v := reflect.New(src.Type().Elem()).Elem()
-		// The entry is read into sk and sv (SetIterKey, SetIterValue)
-		// rather than through it.Key and it.Value, which allocate a copy
-		// of each key and value.
-		sk := reflect.New(src.Type().Key()).Elem()
-		sv := reflect.New(src.Type().Elem()).Elem()
 		for it := src.MapRange(); it.Next(); {
-			sk.SetIterKey(it)
-			sv.SetIterValue(it)
-			copyInto(k, sk, f)
-			copyInto(v, sv, f)
+			copyInto(k, it.Key(), f)
+			copyInto(v, it.Value(), f)
 			m.SetMapIndex(k, v)
 		}
 		dst.Set(m)
