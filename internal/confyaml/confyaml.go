@@ -118,7 +118,13 @@ func (n Node) At(key string) Node {
 // Entry returns the i-th key of a mapping and its value.
 func (n Node) Entry(i int) (string, Node) {
 	k := n.Y.Content[2*i]
-	return k.Value, Node{File: n.File, Path: join(n.Path, k.Value), Y: resolve(n.Y.Content[2*i+1]), keyLine: k.Line}
+	return k.Value, n.child(k, n.Y.Content[2*i+1])
+}
+
+// child is the value v of n's key k (nil for none yet), aliases resolved,
+// located at the key.
+func (n Node) child(k, v *yaml.Node) Node {
+	return Node{File: n.File, Path: join(n.Path, k.Value), Y: resolve(v), keyLine: k.Line}
 }
 
 // Len is the number of entries of a mapping or items of a sequence.
@@ -239,8 +245,7 @@ func check(n Node, t reflect.Type) error {
 	case n.Y.Kind == yaml.MappingNode && t.Kind() == reflect.Map:
 		content := flatten(n.Y, 0)
 		for i := 0; i+1 < len(content); i += 2 {
-			k := content[i]
-			if err := check(Node{File: n.File, Path: join(n.Path, k.Value), Y: resolve(content[i+1]), keyLine: k.Line}, t.Elem()); err != nil {
+			if err := check(n.child(content[i], content[i+1]), t.Elem()); err != nil {
 				return err
 			}
 		}
@@ -264,7 +269,7 @@ func checkStruct(n Node, t reflect.Type, depth int) error {
 	for i := 0; i+1 < len(n.Y.Content); i += 2 {
 		k, val := n.Y.Content[i], resolve(n.Y.Content[i+1])
 		if first, dup := seen[k.Value]; dup && k.Tag != "!!merge" {
-			return Node{File: n.File, Path: join(n.Path, k.Value), keyLine: k.Line}.Errorf("duplicate key (first at line %d)", first)
+			return n.child(k, nil).Errorf("duplicate key (first at line %d)", first)
 		}
 		seen[k.Value] = k.Line
 		if k.Tag == "!!merge" {
@@ -289,7 +294,7 @@ func checkStruct(n Node, t reflect.Type, depth int) error {
 			if _, any := fields[anyKey]; any {
 				continue
 			}
-			at := Node{File: n.File, Path: join(n.Path, k.Value), keyLine: k.Line}
+			at := n.child(k, nil)
 			if _, ok := fields[k.Value+"_env"]; ok {
 				return at.Errorf("a literal secret is not allowed in the routes file; use %s_env or %s_file", k.Value, k.Value)
 			}
@@ -298,7 +303,7 @@ func checkStruct(n Node, t reflect.Type, depth int) error {
 			}
 			return at.Errorf("unknown key (want one of %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 		}
-		if err := check(Node{File: n.File, Path: join(n.Path, k.Value), Y: val, keyLine: k.Line}, ft); err != nil {
+		if err := check(n.child(k, val), ft); err != nil {
 			return err
 		}
 	}
